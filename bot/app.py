@@ -1,0 +1,159 @@
+"""Wiring: one function builds the Application from settings, a database, a clock and a URL."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.domain.access import Perm
+from bot.i18n import Catalogue, catalogue
+from bot.services import team as team_service
+from bot.storage.db import SessionFactory
+from bot.telegram import cards, onboarding, team  # noqa: F401  (handlers register their routes)
+from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
+from bot.telegram.errors import on_error
+from bot.telegram.gate import gate
+from bot.telegram.routes import router
+
+log = logging.getLogger(__name__)
+
+CONSOLE_TOKEN = "100000001:console-token-not-secret"
+
+SalesApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], AppData, Any]
+
+
+@dataclass
+class Wiring:
+    """What differs between Telegram, the console and the tests."""
+
+    settings: Settings
+    sessions: SessionFactory
+    clock: Clock = system_clock
+    base_url: str | None = None
+    base_file_url: str | None = None
+    token: str | None = None
+    catalogue: Catalogue | None = None
+    rate_limiter: bool = True
+    retry_delays: tuple[float, ...] | None = None
+
+
+async def _dispatch_callback(update: Update, context: BotContext) -> None:
+    """Run the route the gate resolved and approved."""
+    assert context.route is not None
+    await context.route.handler(update, context)
+
+
+def _command(route_handler: Any) -> Any:
+    async def run(update: Update, context: BotContext) -> None:
+        await route_handler(update, context)
+
+    return run
+
+
+@router.callback("rt", Perm.ANY)
+async def on_retry(update: Update, context: BotContext) -> None:
+    """Replay the message that could not be saved while the database was busy."""
+    query = update.callback_query
+    assert query is not None
+    pending = context.bot_data.pending.pop(context.actor.user_id, None)
+    await query.answer()
+    if isinstance(pending, Update):
+        await context.application.process_update(pending)
+
+
+def build_application(wiring: Wiring) -> SalesApp:
+    """The bot: handlers, access gate, error handler and services, ready to start."""
+    settings = wiring.settings
+    token = wiring.token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    if not token:
+        raise SystemExit("BOT_TOKEN is not set (use `salesbot console` to try the bot without one)")
+    services = Services(
+        settings=settings,
+        sessions=wiring.sessions,
+        catalogue=wiring.catalogue or catalogue(),
+        clock=wiring.clock,
+    )
+    if wiring.retry_delays is not None:
+        services.retry_delays = wiring.retry_delays
+    builder = (
+        Application.builder()
+        .token(token)
+        .context_types(ContextTypes(context=BotContext, bot_data=AppData))
+        .defaults(
+            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
+        .post_init(_post_init)
+    )
+    base_url = wiring.base_url or settings.telegram_api_base_url
+    file_url = wiring.base_file_url or settings.telegram_file_base_url
+    if base_url:
+        builder = builder.base_url(base_url)
+    if file_url:
+        builder = builder.base_file_url(file_url)
+    if wiring.rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    application: SalesApp = builder.build()
+    application.bot_data.services = services
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    for name, route in router.commands.items():
+        application.add_handler(CommandHandler(name, _command(route.handler)))
+    application.add_handler(CallbackQueryHandler(_dispatch_callback))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, onboarding.on_text))
+    application.add_handler(MessageHandler(filters.CONTACT, onboarding.on_contact))
+    media = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
+    application.add_handler(MessageHandler(media, onboarding.on_media))
+    application.add_handler(MessageHandler(filters.ALL, onboarding.on_other))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _post_init(application: SalesApp) -> None:
+    services = application.bot_data.services
+    assert services is not None
+    services.bot_username = application.bot.username
+    await onboarding.set_default_commands(application.bot, services.catalogue)
+    link = await admin_claim_link(services)
+    if link:
+        application.bot_data.claim_link = link
+        log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
+
+
+async def admin_claim_link(services: Services) -> str | None:
+    """On a database with no admin (and none configured), a one-time admin claim link."""
+    if services.settings.admin_ids:
+        return None
+
+    async def make(session: Any) -> str | None:
+        if await team_service.has_admin(session):
+            return None
+        return await team_service.create_invite(
+            session, None, kind="admin", team_id=None, now=services.now(), ttl=timedelta(days=7)
+        )
+
+    code = await services.db(make)
+    return services.deep_link(code) if code else None
+
+
+async def start_application(application: SalesApp) -> None:
+    """Initialise, run post-init and start (without polling): for the console and tests."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()

@@ -1,0 +1,129 @@
+"""The `salesbot` command: run, console, db."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import Settings
+
+
+class RedactToken(logging.Filter):
+    """Keep the bot token out of every log line (httpx logs request URLs)."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.pattern = re.compile(re.escape(token)) if token else None
+        # Any token-shaped string in a Bot API URL, even one we were not told about.
+        self.generic = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the message with the token masked."""
+        message = record.getMessage()
+        cleaned = self.generic.sub("/bot<token>", message)
+        if self.pattern is not None:
+            cleaned = self.pattern.sub("<token>", cleaned)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """Log to stderr, with the token redacted and HTTP request chatter kept down."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactToken(token))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet else settings.log_level.upper())
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@click.group()
+def main() -> None:
+    """Salesbot: a Telegram sales assistant for sales teams."""
+
+
+@main.command()
+@click.option("--webhook", "webhook_url", default=None, help="Public HTTPS URL for webhook mode.")
+def run(webhook_url: str | None) -> None:
+    """Run the bot against Telegram (long polling, or a webhook)."""
+    from telegram import Update
+
+    from bot.app import Wiring, build_application
+    from bot.storage.db import make_engine, make_session_factory, upgrade
+
+    settings = Settings()
+    setup_logging(settings)
+    if settings.bot_token is None:
+        raise click.UsageError("BOT_TOKEN is not set. Get one from @BotFather, or try `salesbot console`.")
+    engine = make_engine(settings.database_url)
+    asyncio.run(upgrade(engine))
+    app = build_application(Wiring(settings=settings, sessions=make_session_factory(engine)))
+    if webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=webhook_url.rstrip("/") + "/telegram",
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load a demo team with customers.")
+@click.option("--script", "script", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Play lines from a file and print the transcript.")
+@click.option("--database", "database_url", default=None,
+              help="Database URL (default: DATABASE_URL, else salesbot.db).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", help="Your Telegram language.")
+def console(demo: bool, script: Path | None, database_url: str | None, lang: str) -> None:
+    """Try the bot in the terminal: no Telegram, no token."""
+    from bot.console.terminal import run_console, stdout_writer
+
+    settings = Settings()
+    setup_logging(settings, quiet=True)
+    url = Settings(DATABASE_URL=database_url).database_url if database_url else settings.database_url
+    lines = script.read_text(encoding="utf-8").splitlines() if script else None
+    asyncio.run(
+        run_console(database_url=url, demo=demo, lines=lines, write=stdout_writer,
+                    language="en" if lang == "en" else "zh-hans")
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply all migrations to DATABASE_URL."""
+    from bot.storage.db import make_engine
+    from bot.storage.db import upgrade as apply
+
+    settings = Settings()
+    setup_logging(settings)
+
+    async def go() -> None:
+        engine = make_engine(settings.database_url)
+        await apply(engine)
+        await engine.dispose()
+
+    asyncio.run(go())
+    click.echo("database is up to date")
+
+
+if __name__ == "__main__":
+    main()

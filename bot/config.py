@@ -1,0 +1,57 @@
+"""Settings: the only place that reads the environment (or a `.env` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["zh", "en"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = Field(default=None, alias="BOT_TOKEN")
+    database_url: str = Field(default="sqlite+aiosqlite:///salesbot.db", alias="DATABASE_URL")
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="SALESBOT_ADMIN_IDS")
+    telegram_api_base_url: str | None = Field(default=None, alias="TELEGRAM_API_BASE_URL")
+    telegram_file_base_url: str | None = Field(default=None, alias="TELEGRAM_FILE_BASE_URL")
+    default_timezone: str = Field(default="Asia/Shanghai", alias="SALESBOT_TIMEZONE")
+    default_language: Language = Field(default="zh", alias="SALESBOT_LANGUAGE")
+    invite_ttl_hours: int = Field(default=72, alias="SALESBOT_INVITE_TTL_HOURS")
+    webhook_listen: str = Field(default="127.0.0.1", alias="SALESBOT_WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=8443, alias="SALESBOT_WEBHOOK_PORT")
+    webhook_secret: SecretStr | None = Field(default=None, alias="SALESBOT_WEBHOOK_SECRET")
+    log_level: str = Field(default="INFO", alias="SALESBOT_LOG_LEVEL")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept `SALESBOT_ADMIN_IDS=1,2 3` as well as a list."""
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(",", " ").split() if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Pick the async driver when a plain URL is given."""
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is a SQLite file."""
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,82 @@
+"""Load the demo team of `demo.toml` through the same services the bot uses."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.access import Actor, Role
+from bot.services import customers as svc
+from bot.services import team as team_service
+from bot.storage.models import Membership, Team, User
+
+DEMO_FILE = Path(__file__).with_name("demo.toml")
+
+
+async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_FILE) -> int:
+    """Create the demo team once (a second call finds it and changes nothing); returns its id."""
+    with path.open("rb") as handle:
+        spec: dict[str, Any] = tomllib.load(handle)
+    name = spec["team"]["name"]
+    existing = (await session.exec(select(Team).where(col(Team.name) == name))).first()
+    if existing is not None and existing.id is not None:
+        return existing.id
+    team = Team(name=name, timezone=spec["team"]["timezone"])
+    session.add(team)
+    await session.flush()
+    assert team.id is not None
+    for member in spec["members"]:
+        if await session.get(User, member["id"]) is None:
+            session.add(User(telegram_id=member["id"], name=member["name"], language=member["language"]))
+        session.add(Membership(user_id=member["id"], team_id=team.id, role=member["role"], joined_at=now))
+    await session.flush()
+    for index, entry in enumerate(spec["customers"]):
+        owner = Actor(entry["owner"], Role.REP, team.id)
+        moment = now - timedelta(days=len(spec["customers"]) - index)
+        values = {k: str(entry[k]) for k in ("name", "company", "phone", "source_channel") if k in entry}
+        if entry.get("birthday") == "today":
+            values["birthday"] = f"{now.month}月{now.day}日"
+        elif "birthday" in entry:
+            values["birthday"] = entry["birthday"]
+        customer = await svc.create_customer(session, owner, values=values, now=moment)
+        customer.stage, customer.grade = entry.get("stage", "find"), entry.get("grade")
+        customer.grade_manual = customer.grade is not None
+        customer.tags = list(entry.get("tags", []))
+        customer.extra = dict(entry.get("extra", {}))
+        svc.reindex(customer)
+        session.add(customer)
+        assert customer.id is not None
+        for offset, text in enumerate(entry.get("notes", [])):
+            await svc.add_note(
+                session, owner, customer.id, text=text, kind="visit" if offset == 0 else "call",
+                now=moment + timedelta(hours=offset + 1),
+            )
+        for purchase in entry.get("purchases", []):
+            when = now - timedelta(days=purchase["days_ago"])
+            await svc.add_purchase(
+                session, owner, customer.id, amount=Decimal(purchase["amount"]), items=purchase["items"],
+                purchased_on=when.date(), now=when, note_text=f"{purchase['amount']} — {purchase['items']}",
+            )
+        customer.stage = entry.get("stage", customer.stage)
+        session.add(customer)
+    return team.id
+
+
+async def rep_invite(session: AsyncSession, *, team_id: int, now: datetime) -> str:
+    """A fresh rep invite for the demo team, as its lead would create it."""
+    lead = (
+        await session.exec(
+            select(Membership).where(col(Membership.team_id) == team_id, col(Membership.role) == "lead")
+        )
+    ).first()
+    assert lead is not None
+    actor = Actor(lead.user_id, Role.LEAD, team_id)
+    return await team_service.create_invite(
+        session, actor, kind="rep", team_id=team_id, now=now, ttl=timedelta(days=3)
+    )

@@ -1,0 +1,218 @@
+"""`salesbot console`: the terminal plays the phone.
+
+Lines you type go to the bot as messages. `#2` taps button 2 of the latest message with
+buttons. Lines starting with `:` are console commands (`:help` lists them). With
+`--script FILE` the lines come from a file and the transcript is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.console.demo import load_demo, rep_invite
+from bot.console.driver import Driver, running_bot
+from bot.console.standin import BotEvent, SentMessage
+from bot.storage.db import transaction
+
+YOU = 1001
+PEOPLE = {
+    "you": (YOU, "You"),
+    "lead": (9000001, "李娜 Li Na"),
+    "rep": (9000002, "王芳 Wang Fang"),
+    "tom": (9000003, "Tom Becker"),
+    "customer": (7000001, "张伟"),
+}
+
+CONSOLE_HELP = """\
+Console commands:
+  #N                 tap button N of the latest message with buttons
+  :as NAME           talk as someone else: you, lead, rep, tom, customer, or a numeric id
+  :contact PHONE NAME  share a Telegram contact
+  :file PATH         send a file (e.g. a .vcf with contacts)
+  :photo [CAPTION]   send a photo        :voice   send a voice message
+  :help              this help           :quit    leave (Ctrl-D works too)
+Lines starting with '# ' (hash, space) in a script are comments."""
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """HTML as a terminal shows it."""
+    return html.unescape(_TAG.sub("", text))
+
+
+@dataclass
+class Console:
+    """Prints what the bot sends and turns typed lines into updates."""
+
+    driver: Driver
+    write: Callable[[str], None]
+    current: int = YOU
+    names: dict[int, str] = field(default_factory=dict)
+
+    def on_event(self, event: BotEvent) -> None:
+        """Print a message the bot sent or edited, in the chat being watched."""
+        if event.kind not in ("send", "edit") or event.message is None:
+            return
+        if event.chat_id != self.current:
+            who = self.names.get(event.chat_id, str(event.chat_id))
+            self.write(f"   (bot → {who}: {shorten(plain(event.message.text or ''), 60)})")
+            return
+        self.write(render(event.message, edited=event.kind == "edit"))
+
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; False means quit."""
+        line = line.rstrip("\n")
+        stripped = line.strip()
+        if not stripped or stripped.startswith("# "):
+            return True
+        driver, uid = self.driver, self.current
+        try:
+            if re.fullmatch(r"#\d+", stripped):
+                await driver.press(uid, int(stripped[1:]))
+            elif stripped.startswith(":"):
+                return await self._command(stripped[1:])
+            else:
+                await driver.send(uid, line)
+        except (ValueError, LookupError) as error:
+            self.write(f"   ! {error}")
+        return True
+
+    async def _command(self, text: str) -> bool:
+        parts = shlex.split(text)
+        if not parts:
+            return True
+        name, args = parts[0], parts[1:]
+        driver, uid = self.driver, self.current
+        if name in ("quit", "exit", "q"):
+            return False
+        if name == "help":
+            self.write(CONSOLE_HELP)
+        elif name == "as" and args:
+            self._switch(args[0])
+        elif name == "contact" and len(args) >= 2:
+            await driver.share_contact(uid, args[0], " ".join(args[1:]))
+        elif name == "file" and args:
+            path = Path(args[0]).expanduser()
+            mime = "text/vcard" if path.suffix.lower() in (".vcf", ".vcard") else "application/octet-stream"
+            await driver.send_file(uid, path.name, path.read_bytes(), mime)
+        elif name == "photo":
+            await driver.send_photo(uid, _tiny_png(), caption=" ".join(args) or None)
+        elif name == "voice":
+            await driver.send_voice(uid, b"OggS-demo-voice")
+        else:
+            self.write("   ! unknown console command; :help lists them")
+        return True
+
+    def _switch(self, who: str) -> None:
+        if who in PEOPLE:
+            uid, name = PEOPLE[who]
+        elif who.isdigit():
+            uid, name = int(who), f"User {who}"
+        else:
+            self.write("   ! :as you | lead | rep | tom | customer | <id>")
+            return
+        if uid not in self.names:
+            self.driver.user(uid, name, "zh-hans")
+            self.names[uid] = name
+        self.current = uid
+        self.write(f"── now talking as {name} ({uid}) ──")
+
+
+def shorten(text: str, limit: int) -> str:
+    """One line, cut to `limit`."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def render(message: SentMessage, *, edited: bool = False) -> str:
+    """A bot message as terminal text with numbered buttons."""
+    head = "🤖 (edited) " if edited else "🤖 "
+    body = plain(message.text or "") if message.text else f"[{message.kind}]"
+    lines = [head + body.replace("\n", "\n   ")]
+    markup = message.reply_markup or {}
+    number = 0
+    for row in markup.get("inline_keyboard", []):
+        labels = []
+        for button in row:
+            number += 1
+            labels.append(f"[{number}] {button.get('text', '')}")
+        lines.append("   " + "   ".join(labels))
+    return "\n".join(lines)
+
+
+def _tiny_png() -> bytes:
+    return bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+
+
+async def run_console(
+    *,
+    database_url: str,
+    demo: bool,
+    lines: Iterable[str] | None,
+    write: Callable[[str], None],
+    language: str = "zh-hans",
+) -> None:
+    """Start the bot against the in-process stand-in and talk to it from the terminal."""
+    from bot.storage.db import make_engine, upgrade
+
+    engine = make_engine(database_url)
+    await upgrade(engine)
+    async with running_bot(engine=engine) as driver:
+        console = Console(driver=driver, write=write)
+        driver.standin.subscribe(console.on_event)
+        for key, (uid, name) in PEOPLE.items():
+            driver.user(uid, name, "en" if key == "tom" else language)
+            console.names[uid] = name
+        claim = driver.app.bot_data.claim_link
+        write("salesbot console — you are chatting with the bot as 'You'. :help lists console commands.")
+        if demo:
+            now = driver.services.now()
+            async with transaction(driver.services.sessions) as session:
+                team_id = await load_demo(session, now=now)
+            async with transaction(driver.services.sessions) as session:
+                code = await rep_invite(session, team_id=team_id, now=now)
+            write(f"Demo team loaded. To join it as a new rep, type:  /start {code}")
+        elif claim:
+            write(f"No admin yet. To become admin, type:  /start {claim.rsplit('=', 1)[-1]}")
+        if lines is None:
+            await _interactive(console, write)
+        else:
+            for line in lines:
+                if line.strip() and not line.strip().startswith("# "):
+                    write(f"> {line.rstrip()}")
+                if not await console.handle(line):
+                    break
+    await engine.dispose()
+
+
+async def _interactive(console: Console, write: Callable[[str], None]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            line = await loop.run_in_executor(None, _prompt)
+        except EOFError:
+            break
+        if not await console.handle(line):
+            break
+    write("bye")
+
+
+def _prompt() -> str:
+    return input("> ")
+
+
+def stdout_writer(text: str) -> None:
+    """Print immediately (the transcript interleaves with typing)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,504 @@
+"""Customer cards, notes and purchases: the rules, applied to the tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import card
+from bot.domain.access import Actor, CustomerRef, Role, can_edit_customer, can_view_customer
+from bot.domain.card import FieldSpec, Kind, Stage
+from bot.domain.dates import DateParseError, parse_date
+from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.search import normalise, search_text
+from bot.services.team import new_code
+from bot.storage.models import Customer, Note, Purchase
+
+# Kinds of note a rep can tag an entry with; these count as being in touch.
+CONTACT_KINDS = ("call", "visit", "message")
+NOTE_KINDS = (
+    "note",
+    *CONTACT_KINDS,
+    "playbook",
+    "objection",
+    "complaint",
+    "purchase",
+    "care",
+    "system",
+)
+NOTE_MAX = 5000
+
+
+def ref(customer: Customer) -> CustomerRef:
+    """The ownership facts of a customer, for the access policy."""
+    assert customer.id is not None
+    return CustomerRef(customer.id, customer.team_id, customer.owner_id)
+
+
+def reindex(customer: Customer) -> None:
+    """Refresh the search text after any change."""
+    customer.search_text = search_text(
+        name=customer.name,
+        nickname=customer.nickname,
+        company=customer.company,
+        phone_digits=customer.phone_digits,
+        email=customer.email,
+        tags=customer.tags,
+        extra_values=customer.extra.values(),
+    )
+
+
+async def get_customer(
+    session: AsyncSession, actor: Actor, customer_id: int, *, edit: bool = False
+) -> Customer:
+    """A customer the actor may see (or edit); anything else reads as "no longer available"."""
+    customer = await session.get(Customer, customer_id)
+    if customer is None or customer.archived_at is not None:
+        raise NotFound()
+    allowed = can_edit_customer if edit else can_view_customer
+    if not allowed(actor, ref(customer)):
+        raise NotAllowed()
+    return customer
+
+
+async def customer_ref(session: AsyncSession, customer_id: int) -> CustomerRef | None:
+    """Ownership facts only (used by the access gate for every callback)."""
+    row = (
+        await session.exec(
+            select(Customer.team_id, Customer.owner_id).where(
+                col(Customer.id) == customer_id, col(Customer.archived_at).is_(None)
+            )
+        )
+    ).first()
+    return CustomerRef(customer_id, row[0], row[1]) if row else None
+
+
+def _require_team(actor: Actor) -> int:
+    if actor.team_id is None or actor.role not in (Role.LEAD, Role.REP):
+        raise NotAllowed("error.need_team")
+    return actor.team_id
+
+
+async def create_customer(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    values: dict[str, str],
+    now: datetime,
+) -> Customer:
+    """A new card owned by the actor, from raw values typed or shared (name required)."""
+    team_id = _require_team(actor)
+    customer = Customer(
+        team_id=team_id,
+        owner_id=actor.user_id,
+        name=card.check_name(values.get("name", "")),
+        optin_code=new_code(16),
+        created_at=now,
+        updated_at=now,
+    )
+    for key, raw in values.items():
+        if key != "name" and raw:
+            apply_field(customer, card.field(key), raw, today=now.date())
+    reindex(customer)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+def apply_field(customer: Customer, spec: FieldSpec, raw: str, *, today: date) -> None:
+    """Check a typed value for a field and put it on the card (raises InvalidInput)."""
+    value: Any
+    match spec.kind:
+        case Kind.NAME:
+            value = card.check_name(raw, max_length=spec.max_length)
+        case Kind.PHONE:
+            value, digits = card.check_phone(raw)
+            customer.phone_digits = digits
+        case Kind.EMAIL:
+            value = card.check_email(raw)
+        case Kind.CHOICE:
+            value = card.check_choice(spec, raw)
+        case Kind.DAYS:
+            value = card.check_days(raw)
+        case Kind.SCORE:
+            value = card.check_score(raw)
+        case Kind.TAGS:
+            value = card.check_tags(raw)
+        case Kind.TIMEZONE:
+            value = card.check_timezone(raw)
+        case Kind.DATE:
+            _apply_birthday(customer, raw, today=today)
+            return
+        case _:
+            value = card.check_text(raw, max_length=spec.max_length)
+    if spec.column:
+        setattr(customer, spec.key, value)
+    else:
+        customer.extra = {**customer.extra, spec.key: value}
+
+
+def validate_field(key: str, raw: str, *, today: date) -> Customer:
+    """Check a value for a field without touching any card; returns a scratch card holding it."""
+    scratch = Customer(team_id=0, owner_id=0, name="-", optin_code="-")
+    apply_field(scratch, card.field(key), raw, today=today)
+    return scratch
+
+
+def _apply_birthday(customer: Customer, raw: str, *, today: date) -> None:
+    try:
+        parsed = parse_date(raw, today=today)
+    except DateParseError:
+        raise InvalidInput("error.date") from None
+    if parsed.relative:
+        # "tomorrow" is no birthday; ask again with examples.
+        raise InvalidInput("error.birthday_relative")
+    if parsed.year is not None and not parsed.lunar and parsed.to_date() > today:
+        raise InvalidInput("error.birthday_future")
+    customer.birthday_year = parsed.year
+    customer.birthday_month = parsed.month
+    customer.birthday_day = parsed.day
+    customer.birthday_lunar = parsed.lunar
+    customer.birthday_leap = parsed.leap_month
+
+
+def clear_field(customer: Customer, spec: FieldSpec) -> None:
+    """Empty an optional field."""
+    if spec.key == "name":
+        raise InvalidInput("error.name_empty")
+    if spec.kind is Kind.DATE:
+        customer.birthday_year = customer.birthday_month = customer.birthday_day = None
+        customer.birthday_lunar = customer.birthday_leap = False
+    elif spec.kind is Kind.TAGS:
+        customer.tags = []
+    elif spec.column:
+        setattr(customer, spec.key, None)
+        if spec.kind is Kind.PHONE:
+            customer.phone_digits = None
+    else:
+        customer.extra = {k: v for k, v in customer.extra.items() if k != spec.key}
+
+
+async def update_field(
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    key: str,
+    raw: str | None,
+    now: datetime,
+) -> Customer:
+    """Set (or, with raw=None, clear) one field of a card."""
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    spec = card.field(key)
+    if raw is None:
+        clear_field(customer, spec)
+    else:
+        apply_field(customer, spec, raw, today=now.date())
+    customer.updated_at = now
+    reindex(customer)
+    session.add(customer)
+    return customer
+
+
+async def set_stage(
+    session: AsyncSession, actor: Actor, customer_id: int, *, stage: str, now: datetime
+) -> tuple[Customer, str]:
+    """Move a customer to a stage; returns the card and the stage it left."""
+    try:
+        new = Stage(stage)
+    except ValueError:
+        raise InvalidInput("error.unknown_choice") from None
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    old = customer.stage
+    if old != new.value:
+        customer.stage, customer.updated_at = new.value, now
+        session.add(customer)
+        session.add(
+            Note(
+                customer_id=customer_id,
+                team_id=customer.team_id,
+                author_id=actor.user_id,
+                kind="system",
+                text=f"stage:{old}>{new.value}",
+                created_at=now,
+            )
+        )
+    return customer, old
+
+
+async def set_grade(
+    session: AsyncSession, actor: Actor, customer_id: int, *, grade: str | None, now: datetime
+) -> Customer:
+    """Set the grade by hand, or hand it back to the computed grade with None."""
+    if grade is not None and grade not in card.GRADES:
+        raise InvalidInput("error.unknown_choice")
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    customer.grade, customer.grade_manual, customer.updated_at = grade, grade is not None, now
+    session.add(customer)
+    return customer
+
+
+async def add_note(
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    text: str,
+    now: datetime,
+    kind: str = "note",
+    file_id: str | None = None,
+    file_kind: str | None = None,
+) -> Note:
+    """Add an entry to the customer's timeline."""
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    body = text.strip()
+    if not body and not file_id:
+        raise InvalidInput("error.empty")
+    if len(body) > NOTE_MAX:
+        raise InvalidInput("error.too_long", limit=NOTE_MAX, length=len(body))
+    if kind not in NOTE_KINDS:
+        raise InvalidInput("error.unknown_choice")
+    note = Note(
+        customer_id=customer_id,
+        team_id=customer.team_id,
+        author_id=actor.user_id,
+        kind=kind,
+        text=body,
+        file_id=file_id,
+        file_kind=file_kind,
+        created_at=now,
+    )
+    session.add(note)
+    if kind in CONTACT_KINDS:
+        customer.last_contact_at = now
+    customer.updated_at = now
+    session.add(customer)
+    await session.flush()
+    return note
+
+
+async def set_note_kind(
+    session: AsyncSession, actor: Actor, note_id: int, *, kind: str, now: datetime
+) -> Note:
+    """Tag a note as a call, visit or message (which also counts as a contact)."""
+    if kind not in CONTACT_KINDS:
+        raise InvalidInput("error.unknown_choice")
+    note = await session.get(Note, note_id)
+    if note is None:
+        raise NotFound()
+    customer = await get_customer(session, actor, note.customer_id, edit=True)
+    note.kind = kind
+    session.add(note)
+    customer.last_contact_at = max(customer.last_contact_at or note.created_at, note.created_at)
+    session.add(customer)
+    return note
+
+
+def parse_amount(raw: str) -> Decimal:
+    """A purchase amount: digits with optional decimals, commas, ¥/$ and 元/万 tolerated."""
+    text = card.clean_text(raw).replace(",", "").replace("，", "")
+    multiplier = Decimal(1)
+    for sign in ("¥", "￥", "$", "元", "rmb", "RMB", "CNY", "cny"):
+        text = text.replace(sign, "")
+    if text.endswith("万"):
+        multiplier, text = Decimal(10000), text[:-1]
+    elif text.lower().endswith("k"):
+        multiplier, text = Decimal(1000), text[:-1]
+    try:
+        amount = Decimal(text.strip()) * multiplier
+    except InvalidOperation:
+        raise InvalidInput("error.amount") from None
+    if not amount.is_finite() or amount <= 0 or amount >= Decimal("1e12"):
+        raise InvalidInput("error.amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+async def add_purchase(
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    amount: Decimal,
+    items: str,
+    purchased_on: date,
+    now: datetime,
+    note_text: str,
+) -> Purchase:
+    """Record a sale; a customer still in the pipeline becomes won."""
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    if purchased_on > now.date() + timedelta(days=1):
+        raise InvalidInput("error.purchase_future")
+    purchase = Purchase(
+        customer_id=customer_id,
+        team_id=customer.team_id,
+        purchased_on=purchased_on,
+        amount=amount,
+        items=items.strip()[:500],
+        created_by=actor.user_id,
+        created_at=now,
+    )
+    session.add(purchase)
+    session.add(
+        Note(
+            customer_id=customer_id,
+            team_id=customer.team_id,
+            author_id=actor.user_id,
+            kind="purchase",
+            text=note_text,
+            created_at=now,
+        )
+    )
+    if customer.stage not in (Stage.WON, Stage.AFTER_SALES):
+        customer.stage = Stage.WON.value
+    customer.updated_at = now
+    session.add(customer)
+    await session.flush()
+    return purchase
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list."""
+
+    items: list[Any]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_prev(self) -> bool:
+        """Whether there is a page before this one."""
+        return self.offset > 0
+
+    @property
+    def has_next(self) -> bool:
+        """Whether there is a page after this one."""
+        return self.offset + self.limit < self.total
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Search filters: text, stage, grade, not contacted for N days."""
+
+    query: str = ""
+    stage: str | None = None
+    grade: str | None = None
+    idle_days: int | None = None
+
+
+async def search(
+    session: AsyncSession,
+    actor: Actor,
+    filters: Filters,
+    *,
+    offset: int = 0,
+    limit: int = 8,
+    now: datetime,
+) -> Page:
+    """Find customers the actor may see, by name, pinyin, company, phone, tag or note field."""
+    conditions: list[Any] = [col(Customer.archived_at).is_(None)]
+    if actor.is_admin and actor.team_id is None:
+        pass
+    elif actor.role is Role.LEAD or actor.is_admin:
+        conditions.append(col(Customer.team_id) == actor.team_id)
+    elif actor.role is Role.REP:
+        conditions += [
+            col(Customer.team_id) == actor.team_id,
+            col(Customer.owner_id) == actor.user_id,
+        ]
+    else:
+        raise NotAllowed()
+    query = normalise(filters.query)
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        digits = card.phone_digits(query)
+        options = [col(Customer.search_text).like(pattern, escape="\\")]
+        if len(digits) >= 4 and len(digits) >= len(query) - 2:
+            options.append(col(Customer.phone_digits).like(f"%{digits}%"))
+        conditions.append(or_(*options))
+    if filters.stage:
+        conditions.append(col(Customer.stage) == filters.stage)
+    if filters.grade:
+        conditions.append(col(Customer.grade) == filters.grade)
+    if filters.idle_days is not None:
+        since = now - timedelta(days=filters.idle_days)
+        conditions.append(or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < since))
+    total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
+    rows = await session.exec(
+        select(Customer)
+        .where(*conditions)
+        .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return Page(list(rows.all()), total, offset, limit)
+
+
+async def notes_page(
+    session: AsyncSession, actor: Actor, customer_id: int, *, offset: int, limit: int
+) -> Page:
+    """A page of the timeline, newest first."""
+    await get_customer(session, actor, customer_id)
+    total = (
+        await session.exec(select(func.count()).select_from(Note).where(col(Note.customer_id) == customer_id))
+    ).one()
+    rows = await session.exec(
+        select(Note)
+        .where(col(Note.customer_id) == customer_id)
+        .order_by(col(Note.created_at).desc(), col(Note.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return Page(list(rows.all()), total, offset, limit)
+
+
+@dataclass(frozen=True)
+class History:
+    """The history section: purchase totals and the latest entries."""
+
+    purchases: list[Purchase]
+    purchase_count: int
+    revenue: Decimal
+    note_count: int
+
+
+async def history(session: AsyncSession, customer: Customer) -> History:
+    """Purchase totals and the latest purchases of a card."""
+    count, revenue = (
+        await session.exec(
+            select(func.count(), func.coalesce(func.sum(Purchase.amount), 0)).where(
+                col(Purchase.customer_id) == customer.id
+            )
+        )
+    ).one()
+    latest = await session.exec(
+        select(Purchase)
+        .where(col(Purchase.customer_id) == customer.id)
+        .order_by(col(Purchase.purchased_on).desc(), col(Purchase.id).desc())
+        .limit(5)
+    )
+    notes = (
+        await session.exec(select(func.count()).select_from(Note).where(col(Note.customer_id) == customer.id))
+    ).one()
+    return History(list(latest.all()), count, Decimal(revenue), notes)
+
+
+async def find_by_phone(session: AsyncSession, *, team_id: int, digits: str) -> Customer | None:
+    """An existing card in the team with this phone number (to warn about duplicates)."""
+    if not digits:
+        return None
+    return (
+        await session.exec(
+            select(Customer).where(
+                col(Customer.team_id) == team_id,
+                col(Customer.phone_digits) == digits,
+                col(Customer.archived_at).is_(None),
+            )
+        )
+    ).first()

@@ -1,0 +1,344 @@
+"""Users, teams, roles and invitations."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.access import Actor, Role, can_manage_team
+from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
+from bot.storage.models import Customer, Invite, Membership, Note, Task, Team, User
+
+# Deep-link payload prefixes (the payload is at most 64 characters of A-Za-z0-9_-).
+INVITE_PREFIX = {"admin": "a", "lead": "l", "rep": "r"}
+CUSTOMER_PREFIX = "c"
+
+
+def new_code(length: int = 16) -> str:
+    """A random code safe for a Telegram deep link."""
+    return secrets.token_urlsafe(length)[:length].replace("-", "x").replace("_", "y")
+
+
+async def ensure_user(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    name: str,
+    username: str | None,
+    language: str,
+) -> User:
+    """The user row for a Telegram user, created on first contact, name kept current."""
+    user = await session.get(User, telegram_id)
+    if user is None:
+        user = User(telegram_id=telegram_id, name=name[:200], username=username, language=language)
+        session.add(user)
+        await session.flush()
+    elif user.name != name[:200] or user.username != username:
+        user.name, user.username = name[:200], username
+        session.add(user)
+    return user
+
+
+async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Sequence[int]) -> Actor:
+    """Who this Telegram user is to the bot (one query for staff, two for others)."""
+    row = (
+        await session.exec(
+            select(User, Membership)
+            .join(
+                Membership,
+                (col(Membership.user_id) == col(User.telegram_id)) & col(Membership.active),
+                isouter=True,
+            )
+            .where(col(User.telegram_id) == user_id)
+        )
+    ).first()
+    is_admin = user_id in admin_ids
+    language = "zh"
+    if row is not None:
+        user, membership = row
+        is_admin = is_admin or user.is_admin
+        language = user.language
+        if membership is not None:
+            return Actor(user_id, Role(membership.role), membership.team_id, is_admin, language)
+    if is_admin:
+        return Actor(user_id, Role.ADMIN, None, True, language)
+    customer = (
+        await session.exec(
+            select(Customer.id).where(
+                col(Customer.telegram_chat_id) == user_id, col(Customer.archived_at).is_(None)
+            )
+        )
+    ).first()
+    role = Role.CUSTOMER if customer is not None else Role.STRANGER
+    return Actor(user_id, role, None, False, language)
+
+
+async def set_language(session: AsyncSession, *, user_id: int, language: str) -> None:
+    """Remember the language a user picked with /language."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user.language, user.language_chosen = language, True
+    session.add(user)
+
+
+async def has_admin(session: AsyncSession) -> bool:
+    """Whether anyone has claimed admin rights yet."""
+    found = (await session.exec(select(User.telegram_id).where(col(User.is_admin)))).first()
+    return found is not None
+
+
+async def create_team(session: AsyncSession, actor: Actor, *, name: str, timezone: str) -> Team:
+    """An admin creates a team."""
+    if not actor.is_admin:
+        raise NotAllowed()
+    clean = " ".join(name.split())
+    if not clean:
+        raise InvalidInput("error.empty")
+    if len(clean) > 100:
+        raise InvalidInput("error.too_long", limit=100, length=len(clean))
+    team = Team(name=clean, timezone=timezone)
+    session.add(team)
+    await session.flush()
+    return team
+
+
+async def create_invite(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    kind: str,
+    team_id: int | None,
+    now: datetime,
+    ttl: timedelta,
+) -> str:
+    """A single-use, expiring deep-link payload; only admins invite leads, leads invite reps."""
+    if kind == "lead" and (actor is None or not actor.is_admin):
+        raise NotAllowed()
+    if kind == "rep" and (actor is None or team_id is None or not can_manage_team(actor, team_id)):
+        raise NotAllowed()
+    if kind in ("lead", "rep") and (team_id is None or await session.get(Team, team_id) is None):
+        raise NotFound()
+    code = INVITE_PREFIX[kind] + "_" + new_code(20)
+    session.add(
+        Invite(
+            code=code,
+            kind=kind,
+            team_id=team_id,
+            created_by=actor.user_id if actor else None,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return code
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What accepting an invite did."""
+
+    kind: str
+    team_name: str | None
+
+
+async def accept_invite(session: AsyncSession, *, code: str, user_id: int, now: datetime) -> Joined:
+    """Use an invite once: make the user admin, or lead/rep of the team."""
+    invite = await session.get(Invite, code, with_for_update=True)
+    if invite is None or invite.used_at is not None:
+        raise Stale("error.invite_used")
+    if invite.expires_at is not None and invite.expires_at < now:
+        raise Stale("error.invite_expired")
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    # Mark it used with a conditional update, so two taps cannot both use it.
+    claimed = await session.exec(
+        update(Invite)
+        .where(col(Invite.code) == code, col(Invite.used_at).is_(None))
+        .values(used_at=now, used_by=user_id)
+    )
+    if claimed.rowcount != 1:
+        raise Stale("error.invite_used")
+    if invite.kind == "admin":
+        user.is_admin = True
+        session.add(user)
+        return Joined("admin", None)
+    team = await session.get(Team, invite.team_id)
+    if team is None:
+        raise Stale("error.invite_used")
+    current = (
+        await session.exec(
+            select(Membership).where(col(Membership.user_id) == user_id, col(Membership.active))
+        )
+    ).first()
+    if current is not None and current.team_id != team.id:
+        other = await session.get(Team, current.team_id)
+        raise InvalidInput("error.already_in_team", team=other.name if other else "")
+    if current is not None:
+        # Same team: a rep promoted to lead keeps their history.
+        if invite.kind == "lead":
+            current.role = "lead"
+            session.add(current)
+        return Joined(invite.kind, team.name)
+    assert team.id is not None
+    session.add(Membership(user_id=user_id, team_id=team.id, role=invite.kind, joined_at=now))
+    return Joined(invite.kind, team.name)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member of a team with their customer count."""
+
+    user_id: int
+    name: str
+    role: str
+    customers: int
+
+
+async def team_members(session: AsyncSession, actor: Actor, *, team_id: int) -> list[MemberRow]:
+    """The team's active members, leads first, with how many customers each owns."""
+    if not can_manage_team(actor, team_id):
+        raise NotAllowed()
+    counts = (
+        select(Customer.owner_id, func.count().label("n"))
+        .where(col(Customer.team_id) == team_id, col(Customer.archived_at).is_(None))
+        .group_by(col(Customer.owner_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(User.telegram_id, User.name, Membership.role, counts.c.n)
+        .join(Membership, col(Membership.user_id) == col(User.telegram_id))
+        .join(counts, counts.c.owner_id == col(User.telegram_id), isouter=True)
+        .where(col(Membership.team_id) == team_id, col(Membership.active))
+        .order_by(col(Membership.role), col(User.name))
+    )
+    return [MemberRow(uid, name, role, n or 0) for uid, name, role, n in rows]
+
+
+async def teams(session: AsyncSession, actor: Actor) -> list[Team]:
+    """Teams an admin sees (all), or the actor's own team."""
+    if actor.is_admin:
+        return list((await session.exec(select(Team).order_by(col(Team.name)))).all())
+    if actor.team_id is None:
+        return []
+    team = await session.get(Team, actor.team_id)
+    return [team] if team else []
+
+
+async def get_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
+    """A team the actor may manage."""
+    if not can_manage_team(actor, team_id):
+        raise NotAllowed()
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise NotFound()
+    return team
+
+
+async def reassign_customers(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    team_id: int,
+    from_user: int,
+    to_user: int,
+    now: datetime,
+    note_text: str,
+) -> int:
+    """Move all of one member's customers and open tasks to another; notes stay."""
+    if not can_manage_team(actor, team_id):
+        raise NotAllowed()
+    if from_user == to_user:
+        raise InvalidInput("error.same_member")
+    members = {
+        m.user_id
+        for m in (
+            await session.exec(
+                select(Membership).where(
+                    col(Membership.team_id) == team_id,
+                    col(Membership.active),
+                    col(Membership.user_id).in_([from_user, to_user]),
+                )
+            )
+        ).all()
+    }
+    if to_user not in members:
+        raise Stale()
+    ids = list(
+        (
+            await session.exec(
+                select(Customer.id).where(
+                    col(Customer.team_id) == team_id, col(Customer.owner_id) == from_user
+                )
+            )
+        ).all()
+    )
+    if not ids:
+        return 0
+    await session.exec(
+        update(Customer)
+        .where(col(Customer.team_id) == team_id, col(Customer.owner_id) == from_user)
+        .values(owner_id=to_user, updated_at=now)
+    )
+    await session.exec(
+        update(Task)
+        .where(
+            col(Task.team_id) == team_id,
+            col(Task.owner_id) == from_user,
+            col(Task.done_at).is_(None),
+        )
+        .values(owner_id=to_user)
+    )
+    session.add_all(
+        Note(
+            customer_id=cid,
+            team_id=team_id,
+            author_id=actor.user_id,
+            kind="system",
+            text=note_text,
+            created_at=now,
+        )
+        for cid in ids
+        if cid is not None
+    )
+    return len(ids)
+
+
+async def remove_member(
+    session: AsyncSession, actor: Actor, *, team_id: int, user_id: int, now: datetime
+) -> None:
+    """Take a member out of the team (their customers must have been reassigned first)."""
+    if not can_manage_team(actor, team_id):
+        raise NotAllowed()
+    if user_id == actor.user_id:
+        raise InvalidInput("error.cannot_remove_self")
+    owned = (
+        await session.exec(
+            select(func.count()).where(
+                col(Customer.team_id) == team_id,
+                col(Customer.owner_id) == user_id,
+                col(Customer.archived_at).is_(None),
+            )
+        )
+    ).one()
+    if owned:
+        raise InvalidInput("error.reassign_first", count=owned)
+    membership = (
+        await session.exec(
+            select(Membership).where(
+                col(Membership.team_id) == team_id,
+                col(Membership.user_id) == user_id,
+                col(Membership.active),
+            )
+        )
+    ).first()
+    if membership is None:
+        raise Stale()
+    membership.active, membership.left_at = False, now
+    session.add(membership)

@@ -1,0 +1,196 @@
+"""SQLModel tables: the one place the schema is declared (Alembic migrations follow it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now as an aware UTC datetime (the only kind the tables accept)."""
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    """A Telegram user the bot knows: staff (admin, lead, rep) or not yet anything."""
+
+    __tablename__ = "users"
+
+    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(max_length=200)
+    username: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="zh", max_length=8)
+    language_chosen: bool = False
+    timezone: str | None = Field(default=None, max_length=64)
+    is_admin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Team(SQLModel, table=True):
+    """A sales team: a lead, its reps, and the customers they own."""
+
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    language: str = Field(default="zh", max_length=8)
+    # Team rules that later features read (grade cut-offs, contact rhythm, care rules).
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    """A user's role in a team; a user belongs to at most one team at a time."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index("ix_memberships_team_active", "team_id", "active"),
+        Index("ix_memberships_user_active", "user_id", "active"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, foreign_key="users.telegram_id")
+    team_id: int = Field(foreign_key="teams.id")
+    role: str = Field(max_length=8)  # "lead" | "rep"
+    active: bool = True
+    joined_at: datetime = Field(default_factory=utcnow)
+    left_at: datetime | None = None
+
+
+class Invite(SQLModel, table=True):
+    """A single-use, expiring deep-link code: admin claim, lead or rep invitation."""
+
+    __tablename__ = "invites"
+
+    code: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)  # "admin" | "lead" | "rep"
+    team_id: int | None = Field(default=None, foreign_key="teams.id")
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    used_at: datetime | None = None
+    used_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Customer(SQLModel, table=True):
+    """The customer profile card (客户资料卡)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_team_owner", "team_id", "owner_id"),
+        Index("ix_customers_team_stage", "team_id", "stage"),
+        Index("ix_customers_phone", "team_id", "phone_digits"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    owner_id: int = Field(sa_type=BigInteger, foreign_key="users.telegram_id")
+    name: str = Field(max_length=100)
+    nickname: str | None = Field(default=None, max_length=100)
+    company: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    phone_digits: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    gender: str | None = Field(default=None, max_length=8)
+    stage: str = Field(default="find", max_length=16)
+    grade: str | None = Field(default=None, max_length=1)
+    grade_manual: bool = False
+    source_channel: str | None = Field(default=None, max_length=32)
+    birthday_year: int | None = None
+    birthday_month: int | None = None
+    birthday_day: int | None = None
+    birthday_lunar: bool = False
+    birthday_leap: bool = False
+    q_need: int | None = None
+    q_volume: int | None = None
+    q_power: int | None = None
+    q_credit: int | None = None
+    q_authority: int | None = None
+    preferred_channel: str | None = Field(default=None, max_length=16)
+    contact_every_days: int | None = None
+    # Care messages: the customer's own Telegram chat once they open their link.
+    optin_code: str = Field(max_length=32, unique=True)
+    optin_state: str = Field(default="none", max_length=12)  # none | in | out
+    telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    timezone: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The long tail of the traditional card (hobbies, taboos, fiscal year, ...).
+    extra: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Lower-cased name, pinyin, company, phone digits, tags and extra values.
+    search_text: str = Field(default="", max_length=4000)
+    last_contact_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    archived_at: datetime | None = None
+
+
+class Note(SQLModel, table=True):
+    """One entry of a customer's timeline."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_customer_created", "customer_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    author_id: int | None = Field(default=None, sa_type=BigInteger)
+    kind: str = Field(default="text", max_length=16)
+    text: str = Field(default="", max_length=5000)
+    file_id: str | None = Field(default=None, max_length=200)
+    file_kind: str | None = Field(default=None, max_length=16)  # photo | voice | document
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Purchase(SQLModel, table=True):
+    """A sale: the base of grade, loyalty and churn figures."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (Index("ix_purchases_customer_date", "customer_id", "purchased_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    purchased_on: date
+    amount: Decimal = Field(sa_type=Numeric(14, 2))
+    items: str = Field(default="", max_length=500)
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Task(SQLModel, table=True):
+    """A follow-up reminder for a rep, optionally about a customer."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_owner_due", "owner_id", "done_at", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    owner_id: int = Field(sa_type=BigInteger)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    due_on: date
+    text: str = Field(max_length=1000)
+    source: str = Field(default="manual", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+class FlowState(SQLModel, table=True):
+    """Where a user is in a multi-step flow, so a restart resumes it."""
+
+    __tablename__ = "flow_states"
+    __table_args__ = (UniqueConstraint("user_id", name="uq_flow_states_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger)
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    nonce: str = Field(max_length=8)
+    updated_at: datetime = Field(default_factory=utcnow)

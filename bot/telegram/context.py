@@ -1,0 +1,128 @@
+"""The typed context handlers receive: services, the actor and the parsed route."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.domain.access import Actor
+from bot.domain.errors import Busy
+from bot.i18n import Catalogue
+from bot.storage.db import SessionFactory, is_transient, transaction
+
+if TYPE_CHECKING:
+    from bot.telegram.routes import Route
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The real time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+# Waits between attempts when the database is briefly locked or unreachable.
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass
+class Services:
+    """What handlers need from the outside world, wired once in `build_application`."""
+
+    settings: Settings
+    sessions: SessionFactory
+    catalogue: Catalogue
+    clock: Clock = system_clock
+    bot_username: str = "salesbot"
+    retry_delays: tuple[float, ...] = RETRY_DELAYS
+
+    def now(self) -> datetime:
+        """The current time from the (settable) clock."""
+        return self.clock()
+
+    async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one transaction, retrying while the database is briefly unavailable."""
+        for attempt, delay in enumerate((*self.retry_delays, None)):
+            try:
+                async with transaction(self.sessions) as session:
+                    return await work(session)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                if delay is None:
+                    log.warning("database still unavailable after %d attempts", attempt + 1)
+                    raise Busy() from error
+                log.info("database busy (%s); retrying in %.1fs", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+        raise Busy()  # pragma: no cover  (the loop always returns or raises)
+
+    def text(self, lang: str, key: str, /, **params: Any) -> str:
+        """A text from the catalogue."""
+        return self.catalogue.text(lang, key, **params)
+
+    def deep_link(self, payload: str) -> str:
+        """A t.me link that opens the bot with `/start payload`."""
+        return f"https://t.me/{self.bot_username}?start={payload}"
+
+
+@dataclass
+class AppData:
+    """The application's bot_data: only the wired services."""
+
+    services: Services | None = None
+    # Inputs a user sent while the database was unavailable, by user id, for the Retry button.
+    pending: dict[int, Any] = field(default_factory=dict)
+    # The one-time admin claim link printed at start-up on an empty database.
+    claim_link: str | None = None
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]):
+    """The callback context with typed access to services, the actor and the route."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self._actor: Actor | None = None
+        self.route: Route | None = None
+        self.route_args: list[str] = []
+
+    @property
+    def services(self) -> Services:
+        """The wired services."""
+        services = self.bot_data.services
+        assert services is not None, "build_application wires the services"
+        return services
+
+    @property
+    def actor(self) -> Actor:
+        """Who sent this update (set by the access gate before any handler runs)."""
+        assert self._actor is not None, "the access gate sets the actor first"
+        return self._actor
+
+    @actor.setter
+    def actor(self, value: Actor) -> None:
+        self._actor = value
+
+    @property
+    def lang(self) -> str:
+        """The actor's language."""
+        return self._actor.language if self._actor else "zh"
+
+    def t(self, key: str, /, **params: Any) -> str:
+        """A text in the actor's language."""
+        return self.services.text(self.lang, key, **params)

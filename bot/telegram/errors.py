@@ -1,0 +1,66 @@
+"""One error handler: expected errors become friendly replies, the rest are logged once."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.domain.errors import Busy, SalesbotError
+from bot.telegram.context import BotContext
+from bot.telegram.ui import button, keyboard
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Answer the user in their language; never let one update break the conversation."""
+    error = context.error
+    if not isinstance(update, Update):
+        log.error("error outside an update", exc_info=error)
+        return
+    if isinstance(error, SalesbotError):
+        text = context.t(error.key, **error.params)
+        markup = None
+        if isinstance(error, Busy):
+            _keep_pending(update, context)
+            markup = keyboard([[button(context.t("btn.retry"), "rt")]])
+        await _tell(update, context, text, markup)
+        return
+    if isinstance(error, Forbidden):
+        # The user blocked the bot mid-conversation: nothing to tell them.
+        log.info("forbidden while answering %s: %s", update.update_id, error)
+        return
+    if isinstance(error, (RetryAfter, TimedOut, NetworkError)) and not isinstance(error, BadRequest):
+        log.warning("telegram unavailable for update %s: %s", update.update_id, error)
+        return
+    log.error("unexpected error in update %s", update.update_id, exc_info=error)
+    await _tell(update, context, context.t("error.unexpected"), None)
+
+
+def _keep_pending(update: Update, context: BotContext) -> None:
+    """Remember the update that could not be saved, so Retry replays it."""
+    # Button presses are not replayed (their query can be answered only once).
+    user = update.effective_user
+    if user is not None and update.message is not None:
+        context.bot_data.pending[user.id] = update
+
+
+async def _tell(update: Update, context: BotContext, text: str, markup: object) -> None:
+    from telegram import InlineKeyboardMarkup
+
+    reply_markup = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    try:
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer(text[:200], show_alert=True)
+                if reply_markup is None:
+                    return
+            except BadRequest:
+                pass  # already answered by the handler: say it in the chat instead
+        chat = update.effective_chat
+        if chat is not None:
+            await context.bot.send_message(chat.id, text, reply_markup=reply_markup)
+    except Exception:
+        log.exception("could not tell the user about an error")

@@ -1,0 +1,397 @@
+"""Leads and admins: teams, invitations, reassigning a departing rep's customers, export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InputFile, Update
+
+from bot.domain.access import Perm
+from bot.domain.errors import InvalidInput
+from bot.services import export as export_service
+from bot.services import flows as flow_store
+from bot.services import team as svc
+from bot.storage.models import Team, User
+from bot.telegram import flows
+from bot.telegram.context import BotContext
+from bot.telegram.flows import Flow, Input, Step
+from bot.telegram.routes import Target, router
+from bot.telegram.ui import Button, button, chunk, keyboard, reply
+
+
+async def _answer(update: Update, text: str | None = None) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+
+
+def _arg_int(context: BotContext, index: int) -> int | None:
+    args = context.route_args
+    return int(args[index]) if len(args) > index and args[index].isdigit() else None
+
+
+# ---------------------------------------------------------------- a team
+
+
+async def show_team(update: Update, context: BotContext, team_id: int, *, edit: bool = False) -> None:
+    """Members with their customer counts, and what a lead can do."""
+    actor = context.actor
+
+    async def load(session: AsyncSession) -> tuple[Team, list[svc.MemberRow]]:
+        return await svc.get_team(session, actor, team_id), await svc.team_members(
+            session, actor, team_id=team_id
+        )
+
+    team, members = await context.services.db(load)
+    text = context.t(
+        "team.view",
+        team=team.name,
+        members=[
+            {"name": m.name, "role": context.t(f"role.{m.role}"), "customers": m.customers} for m in members
+        ],
+    )
+    rows: list[list[Button]] = chunk(
+        [button(f"{m.name} ({m.customers})", "tu", team_id, m.user_id) for m in members], 2
+    )
+    rows.append([button(context.t("btn.invite_rep"), "ti", team_id)])
+    if actor.is_admin:
+        rows.append([button(context.t("btn.invite_lead"), "tl", team_id)])
+    rows.append(
+        [
+            button(context.t("btn.export_xlsx"), "tx", team_id, "xlsx"),
+            button(context.t("btn.export_csv"), "tx", team_id, "csv"),
+        ]
+    )
+    rows.append([button(context.t("btn.menu"), "m")])
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+@router.command("team", Perm.LEAD)
+async def cmd_team(update: Update, context: BotContext) -> None:
+    """/team: the lead's team."""
+    if context.actor.team_id is None:
+        await cmd_admin(update, context)
+        return
+    await show_team(update, context, context.actor.team_id)
+
+
+@router.callback("tm", Perm.LEAD, Target.TEAM)
+async def on_team(update: Update, context: BotContext) -> None:
+    """Open a team."""
+    await _answer(update)
+    team_id = _arg_int(context, 0)
+    assert team_id is not None  # the gate checked the team id
+    await show_team(update, context, team_id, edit=True)
+
+
+async def _invite(update: Update, context: BotContext, kind: str) -> None:
+    team_id = _arg_int(context, 0)
+    assert team_id is not None
+    actor, services = context.actor, context.services
+    ttl = timedelta(hours=services.settings.invite_ttl_hours)
+    code = await services.db(
+        lambda s: svc.create_invite(s, actor, kind=kind, team_id=team_id, now=services.now(), ttl=ttl)
+    )
+    await _answer(update)
+    await reply(
+        update,
+        context,
+        context.t(
+            f"invite.{kind}",
+            link=services.deep_link(code),
+            hours=services.settings.invite_ttl_hours,
+        ),
+        keyboard([[button(context.t("btn.back"), "tm", team_id)]]),
+    )
+
+
+@router.callback("ti", Perm.LEAD, Target.TEAM)
+async def on_invite_rep(update: Update, context: BotContext) -> None:
+    """A single-use link that makes whoever opens it a rep of this team."""
+    await _invite(update, context, "rep")
+
+
+@router.callback("tl", Perm.ADMIN, Target.TEAM)
+async def on_invite_lead(update: Update, context: BotContext) -> None:
+    """A single-use link that makes whoever opens it the lead of this team."""
+    await _invite(update, context, "lead")
+
+
+@router.callback("tu", Perm.LEAD, Target.TEAM)
+async def on_member(update: Update, context: BotContext) -> None:
+    """One member: reassign their customers, or remove them from the team."""
+    await _answer(update)
+    team_id, user_id = _arg_int(context, 0), _arg_int(context, 1)
+    if team_id is None or user_id is None:
+        return
+    actor = context.actor
+    members = await context.services.db(lambda s: svc.team_members(s, actor, team_id=team_id))
+    member = next((m for m in members if m.user_id == user_id), None)
+    if member is None:
+        await reply(update, context, context.t("error.stale"))
+        return
+    rows = [
+        [button(context.t("btn.reassign"), "tr", team_id, user_id)],
+        [button(context.t("btn.remove_member"), "tk", team_id, user_id)],
+        [button(context.t("btn.back"), "tm", team_id)],
+    ]
+    await reply(
+        update,
+        context,
+        context.t(
+            "team.member",
+            name=member.name,
+            role=context.t(f"role.{member.role}"),
+            customers=member.customers,
+        ),
+        keyboard(rows),
+        edit=True,
+    )
+
+
+@router.callback("tr", Perm.REASSIGN, Target.TEAM)
+async def on_reassign(update: Update, context: BotContext) -> None:
+    """Pick who takes over a member's customers (then confirm)."""
+    await _answer(update)
+    team_id, from_user, to_user = _arg_int(context, 0), _arg_int(context, 1), _arg_int(context, 2)
+    if team_id is None or from_user is None:
+        return
+    actor = context.actor
+    members = await context.services.db(lambda s: svc.team_members(s, actor, team_id=team_id))
+    names = {m.user_id: m.name for m in members}
+    if from_user not in names:
+        await reply(update, context, context.t("error.stale"))
+        return
+    if to_user is None:
+        rows = chunk(
+            [button(m.name, "tr", team_id, from_user, m.user_id) for m in members if m.user_id != from_user],
+            2,
+        )
+        rows.append([button(context.t("btn.back"), "tu", team_id, from_user)])
+        await reply(
+            update,
+            context,
+            context.t("team.reassign_pick", name=names[from_user]),
+            keyboard(rows),
+            edit=True,
+        )
+        return
+    if to_user not in names:
+        await reply(update, context, context.t("error.stale"))
+        return
+    rows = [
+        [
+            button(context.t("btn.confirm"), "ty", team_id, from_user, to_user),
+            button(context.t("btn.back"), "tu", team_id, from_user),
+        ]
+    ]
+    await reply(
+        update,
+        context,
+        context.t("team.reassign_confirm", source=names[from_user], target=names[to_user]),
+        keyboard(rows),
+        edit=True,
+    )
+
+
+@router.callback("ty", Perm.REASSIGN, Target.TEAM)
+async def on_reassign_confirmed(update: Update, context: BotContext) -> None:
+    """Move every customer and open task in one step; the history stays with the cards."""
+    team_id, from_user, to_user = _arg_int(context, 0), _arg_int(context, 1), _arg_int(context, 2)
+    if team_id is None or from_user is None or to_user is None:
+        await _answer(update, context.t("error.stale"))
+        return
+    actor, services = context.actor, context.services
+
+    async def move(session: AsyncSession) -> tuple[int, str, str]:
+        source, target = await session.get(User, from_user), await session.get(User, to_user)
+        names = (source.name if source else "?", target.name if target else "?")
+        # Stored language-neutral; the timeline renders it in the reader's language.
+        note = f"reassign:{names[0]}>{names[1]}"
+        moved = await svc.reassign_customers(
+            session,
+            actor,
+            team_id=team_id,
+            from_user=from_user,
+            to_user=to_user,
+            now=services.now(),
+            note_text=note,
+        )
+        return moved, *names
+
+    moved, source, target = await services.db(move)
+    await _answer(update)
+    await reply(
+        update,
+        context,
+        context.t("team.reassigned", count=moved, source=source, target=target),
+        keyboard(
+            [
+                [button(context.t("btn.remove_member"), "tk", team_id, from_user)],
+                [button(context.t("btn.back"), "tm", team_id)],
+            ]
+        ),
+        edit=True,
+    )
+
+
+@router.callback("tk", Perm.LEAD, Target.TEAM)
+async def on_remove_member(update: Update, context: BotContext) -> None:
+    """Take a member out of the team once their customers have a new owner."""
+    team_id, user_id = _arg_int(context, 0), _arg_int(context, 1)
+    if team_id is None or user_id is None:
+        await _answer(update, context.t("error.stale"))
+        return
+    actor, services = context.actor, context.services
+    await services.db(
+        lambda s: svc.remove_member(s, actor, team_id=team_id, user_id=user_id, now=services.now())
+    )
+    await _answer(update)
+    await reply(update, context, context.t("team.removed"))
+    await show_team(update, context, team_id)
+
+
+# ---------------------------------------------------------------- export
+
+
+@router.command("export", Perm.EXPORT)
+async def cmd_export(update: Update, context: BotContext) -> None:
+    """/export: the team's customers and notes as XLSX."""
+    await _send_export(update, context, context.actor.team_id, "xlsx")
+
+
+@router.callback("tx", Perm.EXPORT, Target.TEAM)
+async def on_export(update: Update, context: BotContext) -> None:
+    """Export a team as XLSX or CSV."""
+    await _answer(update, context.t("export.working"))
+    args = context.route_args
+    fmt = args[1] if len(args) > 1 and args[1] in ("csv", "xlsx") else "xlsx"
+    await _send_export(update, context, _arg_int(context, 0), fmt)
+
+
+@router.callback("ax", Perm.ADMIN)
+async def on_export_all(update: Update, context: BotContext) -> None:
+    """An admin exports every team."""
+    await _answer(update, context.t("export.working"))
+    await _send_export(update, context, None, "xlsx")
+
+
+async def _send_export(update: Update, context: BotContext, team_id: int | None, fmt: str) -> None:
+    actor = context.actor
+    label_lang = context.lang
+
+    def label(key: str) -> str:
+        name = f"export.col.{key}"
+        return (
+            context.services.text(label_lang, name)
+            if context.services.catalogue.has(name)
+            else context.services.text(label_lang, f"field.{key}")
+        )
+
+    tables = await context.services.db(
+        lambda s: export_service.export_tables(s, actor, team_id=team_id, label=label)
+    )
+    chat_id = update.effective_chat.id if update.effective_chat else actor.user_id
+    stamp = context.services.now().strftime("%Y%m%d")
+    caption = context.t("export.caption", customers=len(tables[0].rows), notes=len(tables[1].rows))
+    if fmt == "csv":
+        for table in tables:
+            await context.bot.send_document(
+                chat_id,
+                InputFile(export_service.to_csv(table), filename=f"{table.name}-{stamp}.csv"),
+                caption=caption if table is tables[0] else None,
+            )
+    else:
+        await context.bot.send_document(
+            chat_id,
+            InputFile(export_service.to_xlsx(tables), filename=f"salesbot-{stamp}.xlsx"),
+            caption=caption,
+        )
+
+
+# ---------------------------------------------------------------- admin
+
+
+@router.command("admin", Perm.ADMIN)
+async def cmd_admin(update: Update, context: BotContext) -> None:
+    """/admin: every team, and a new one."""
+    await show_admin(update, context)
+
+
+@router.callback("ad", Perm.ADMIN)
+async def on_admin(update: Update, context: BotContext) -> None:
+    """The Admin button."""
+    await _answer(update)
+    await show_admin(update, context, edit=True)
+
+
+async def show_admin(update: Update, context: BotContext, *, edit: bool = False) -> None:
+    """Teams list for an admin."""
+    actor = context.actor
+    teams = await context.services.db(lambda s: svc.teams(s, actor))
+    rows: list[list[Button]] = [[button(t.name, "tm", t.id)] for t in teams[:40]]
+    rows.append([button(context.t("btn.new_team"), "an")])
+    if teams:
+        rows.append([button(context.t("btn.export_all"), "ax")])
+    rows.append([button(context.t("btn.menu"), "m")])
+    await reply(update, context, context.t("admin.view", count=len(teams)), keyboard(rows), edit=edit)
+
+
+@router.callback("an", Perm.ADMIN)
+async def on_new_team(update: Update, context: BotContext) -> None:
+    """Ask for the new team's name."""
+    await _answer(update)
+    await flows.start(update, context, "new_team", {})
+
+
+async def _check_team(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> str:
+    name = " ".join(given.text.split())
+    if not name:
+        raise InvalidInput("error.empty")
+    if len(name) > 100:
+        raise InvalidInput("error.too_long", limit=100, length=len(name))
+    return name
+
+
+async def _finish_team(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    actor, services = context.actor, context.services
+    ttl = timedelta(hours=services.settings.invite_ttl_hours)
+
+    async def create(session: AsyncSession) -> tuple[Team, str]:
+        team = await svc.create_team(
+            session, actor, name=data["name"], timezone=services.settings.default_timezone
+        )
+        code = await svc.create_invite(
+            session, actor, kind="lead", team_id=team.id, now=services.now(), ttl=ttl
+        )
+        await flow_store.clear_flow(session, actor.user_id)
+        return team, code
+
+    team, code = await services.db(create)
+    await reply(
+        update,
+        context,
+        context.t(
+            "admin.team_created",
+            team=team.name,
+            link=services.deep_link(code),
+            hours=services.settings.invite_ttl_hours,
+        ),
+        keyboard([[button(context.t("btn.open_team"), "tm", team.id)]]),
+    )
+
+
+async def _leave_to_admin(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    await show_admin(update, context)
+
+
+flows.register(
+    Flow(
+        "new_team",
+        (Step("name", "admin.team_name"),),
+        _check_team,
+        _finish_team,
+        leave=_leave_to_admin,
+    )
+)

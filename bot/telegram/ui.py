@@ -1,0 +1,77 @@
+"""Small helpers that turn texts and ids into messages and keyboards."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from bot.telegram.context import BotContext
+from bot.telegram.routes import data
+
+Button = tuple[str, str]  # (label, callback data)
+
+MESSAGE_LIMIT = 4096
+BUTTON_LABEL_MAX = 40
+
+
+def button(label: str, prefix: str, *args: object) -> Button:
+    """A button whose data is `prefix:args` (labels are shortened to stay phone-sized)."""
+    return (shorten(label, BUTTON_LABEL_MAX), data(prefix, *args))
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, data); empty rows are dropped."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=cd) for label, cd in row] for row in rows if row]
+    )
+
+
+def chunk(buttons: Sequence[Button], per_row: int) -> list[list[Button]]:
+    """Lay buttons out `per_row` to a row."""
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut a text to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Escape user text for HTML messages built outside templates."""
+    return html.escape(text, quote=False)
+
+
+def fit(text: str) -> str:
+    """Keep a rendered HTML message within Telegram's limit without breaking tags."""
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    # Cut at a line break and drop the formatting of the cut-off tail.
+    cut = text[: MESSAGE_LIMIT - 20].rsplit("\n", 1)[0]
+    return cut + "\n…"
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    edit: bool = False,
+) -> Message | None:
+    """Answer the user: edit the pressed message when asked, otherwise send a new one."""
+    text = fit(text)
+    query = update.callback_query
+    if edit and query is not None and query.message is not None:
+        try:
+            result = await query.edit_message_text(text, reply_markup=markup)
+            return result if isinstance(result, Message) else None
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return None
+            # An old message that cannot be edited any more: send a fresh one.
+    chat = update.effective_chat
+    assert chat is not None
+    return await context.bot.send_message(chat.id, text, reply_markup=markup)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install what the tests need, start a throwaway PostgreSQL server, and run the whole
+# suite twice (SQLite, then PostgreSQL), plus ruff and mypy. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. Python packages, pinned in pyproject.toml.
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+# 2. A PostgreSQL server from Debian's packages.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(pg_bin)" ]; then
+  echo "installing PostgreSQL from Debian's packages"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql >/dev/null
+fi
+PGBIN="$(pg_bin)"
+PGDATA="$(mktemp -d /tmp/salesbot-pg.XXXXXX)"
+RUN=()
+if [ "$(id -u)" = 0 ]; then
+  # PostgreSQL refuses to run as root; Debian's package created the 'postgres' user.
+  chown postgres "$PGDATA"
+  RUN=(runuser -u postgres --)
+fi
+PORT="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"${RUN[@]}" "$PGBIN/initdb" -D "$PGDATA/data" -U salesbot --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+"${RUN[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -l "$PGDATA/server.log" -w \
+  -o "-p $PORT -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+stop_pg() { "${RUN[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDATA"; }
+trap stop_pg EXIT
+"$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U salesbot salesbot_test
+
+# 3. Lint and types.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy bot
+
+# 4. The suite on SQLite, then on PostgreSQL.
+echo "== tests on SQLite =="
+.venv/bin/pytest -q -p no:cacheprovider "$@"
+echo "== tests on PostgreSQL =="
+SALESBOT_TEST_DATABASE_URL="postgresql+asyncpg://salesbot@127.0.0.1:$PORT/salesbot_test" \
+  .venv/bin/pytest -q -p no:cacheprovider "$@"
