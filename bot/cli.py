@@ -41,7 +41,7 @@ def setup_logging(settings: Settings, *, quiet: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING if quiet else settings.log_level.upper())
+    root.setLevel(logging.ERROR if quiet else settings.log_level.upper())
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
@@ -83,10 +83,15 @@ def run(webhook_url: str | None) -> None:
 
 @main.command()
 @click.option("--demo", is_flag=True, help="Load a demo team with customers.")
-@click.option("--script", "script", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Play lines from a file and print the transcript.")
-@click.option("--database", "database_url", default=None,
-              help="Database URL (default: DATABASE_URL, else salesbot.db).")
+@click.option(
+    "--script",
+    "script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Play lines from a file and print the transcript.",
+)
+@click.option(
+    "--database", "database_url", default=None, help="Database URL (default: DATABASE_URL, else salesbot.db)."
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", help="Your Telegram language.")
 def console(demo: bool, script: Path | None, database_url: str | None, lang: str) -> None:
     """Try the bot in the terminal: no Telegram, no token."""
@@ -97,8 +102,13 @@ def console(demo: bool, script: Path | None, database_url: str | None, lang: str
     url = Settings(DATABASE_URL=database_url).database_url if database_url else settings.database_url
     lines = script.read_text(encoding="utf-8").splitlines() if script else None
     asyncio.run(
-        run_console(database_url=url, demo=demo, lines=lines, write=stdout_writer,
-                    language="en" if lang == "en" else "zh-hans")
+        run_console(
+            database_url=url,
+            demo=demo,
+            lines=lines,
+            write=stdout_writer,
+            language="en" if lang == "en" else "zh-hans",
+        )
     )
 
 

@@ -45,7 +45,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         engine = make_engine(url)
         if PG_URL:
             async with engine.begin() as connection:
-                await connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
         await upgrade(engine)
         await engine.dispose()
 

@@ -34,6 +34,7 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
     for member in spec["members"]:
         if await session.get(User, member["id"]) is None:
             session.add(User(telegram_id=member["id"], name=member["name"], language=member["language"]))
+            await session.flush()  # users before memberships (no ORM relationship orders them)
         session.add(Membership(user_id=member["id"], team_id=team.id, role=member["role"], joined_at=now))
     await session.flush()
     for index, entry in enumerate(spec["customers"]):
@@ -54,14 +55,24 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
         assert customer.id is not None
         for offset, text in enumerate(entry.get("notes", [])):
             await svc.add_note(
-                session, owner, customer.id, text=text, kind="visit" if offset == 0 else "call",
+                session,
+                owner,
+                customer.id,
+                text=text,
+                kind="visit" if offset == 0 else "call",
                 now=moment + timedelta(hours=offset + 1),
             )
         for purchase in entry.get("purchases", []):
             when = now - timedelta(days=purchase["days_ago"])
             await svc.add_purchase(
-                session, owner, customer.id, amount=Decimal(purchase["amount"]), items=purchase["items"],
-                purchased_on=when.date(), now=when, note_text=f"{purchase['amount']} — {purchase['items']}",
+                session,
+                owner,
+                customer.id,
+                amount=Decimal(purchase["amount"]),
+                items=purchase["items"],
+                purchased_on=when.date(),
+                now=when,
+                note_text=f"{purchase['amount']} — {purchase['items']}",
             )
         customer.stage = entry.get("stage", customer.stage)
         session.add(customer)

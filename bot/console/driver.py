@@ -85,7 +85,9 @@ class Driver:
         """Send arbitrary callback data (a forged or stale button)."""
         return await self._act(user_id, self.standin.callback_update(user_id, message_id, data, forged=True))
 
-    async def share_contact(self, user_id: int, phone: str, first: str, last: str | None = None) -> list[SentMessage]:
+    async def share_contact(
+        self, user_id: int, phone: str, first: str, last: str | None = None
+    ) -> list[SentMessage]:
         """Share a Telegram contact."""
         return await self._act(user_id, self.standin.contact_update(user_id, phone, first, last))
 

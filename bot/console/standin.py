@@ -515,6 +515,7 @@ class BotApiStandIn:
         self._last_enqueued_id = 0
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
+        self._polls_waiting = 0
         self._poll_wakeup = asyncio.Event()
         self._stopping = False
         self._webhook: JsonDict | None = None
@@ -539,8 +540,11 @@ class BotApiStandIn:
             self._build_app(), handler_cancellation=True, shutdown_timeout=1.0, access_log=None
         )
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._requested_port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, self._host, self._requested_port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._runner = runner
         address = runner.addresses[0]
         self._port = int(address[1])
@@ -616,12 +620,20 @@ class BotApiStandIn:
         language_code: str | None = "zh-hans",
         started: bool = False,
     ) -> SimUser:
-        """Add a simulated user; they count as having started the bot once they write to it."""
+        """Add a simulated user, who starts the bot by writing to it (or with started=True).
+
+        Adding a known user again updates their profile and keeps the state of their
+        chat with the bot (started, blocked).
+        """
         if user_id <= 0:
             raise ValueError("user ids are positive")
         if user_id == self.bot_id:
             raise ValueError("that id belongs to the bot")
+        known = self._users.get(user_id)
         user = SimUser(user_id, first_name, last_name, username, language_code, started)
+        if known is not None:
+            user.started = known.started or started
+            user.blocked = known.blocked
         self._users[user_id] = user
         return user
 
@@ -874,6 +886,11 @@ class BotApiStandIn:
         self._updates.append(copy.deepcopy(update))
         self._wake_pollers()
         return update
+
+    @property
+    def polls_waiting(self) -> int:
+        """How many getUpdates requests are waiting for an update right now."""
+        return self._polls_waiting
 
     @property
     def pending_updates(self) -> list[JsonDict]:
@@ -1275,8 +1292,12 @@ class BotApiStandIn:
             if ready or self._stopping or remaining <= 0:
                 return ready
             wakeup = self._poll_wakeup
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), remaining)
+            self._polls_waiting += 1
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), remaining)
+            finally:
+                self._polls_waiting -= 1
 
     def _wake_pollers(self) -> None:
         wakeup, self._poll_wakeup = self._poll_wakeup, asyncio.Event()

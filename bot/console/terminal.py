@@ -33,6 +33,8 @@ PEOPLE = {
 CONSOLE_HELP = """\
 Console commands:
   #N                 tap button N of the latest message with buttons
+  :join              open the demo team's rep invite (with --demo)
+  :claim             open the admin claim link (on an empty database)
   :as NAME           talk as someone else: you, lead, rep, tom, customer, or a numeric id
   :contact PHONE NAME  share a Telegram contact
   :file PATH         send a file (e.g. a .vcf with contacts)
@@ -56,13 +58,15 @@ class Console:
     write: Callable[[str], None]
     current: int = YOU
     names: dict[int, str] = field(default_factory=dict)
+    # Deep links the console printed at start, opened with :join and :claim.
+    links: dict[str, str] = field(default_factory=dict)
 
     def on_event(self, event: BotEvent) -> None:
         """Print a message the bot sent or edited, in the chat being watched."""
         if event.kind not in ("send", "edit") or event.message is None:
             return
         if event.chat_id != self.current:
-            who = self.names.get(event.chat_id, str(event.chat_id))
+            who = self.names.get(event.chat_id or 0, str(event.chat_id))
             self.write(f"   (bot → {who}: {shorten(plain(event.message.text or ''), 60)})")
             return
         self.write(render(event.message, edited=event.kind == "edit"))
@@ -95,6 +99,12 @@ class Console:
             return False
         if name == "help":
             self.write(CONSOLE_HELP)
+        elif name in ("join", "claim"):
+            if name not in self.links:
+                self.write(f"   ! nothing to {name} (:join needs --demo; :claim an empty database)")
+            else:
+                self.write(f"   (opening /start {self.links[name]})")
+                await driver.send(uid, f"/start {self.links[name]}")
         elif name == "as" and args:
             self._switch(args[0])
         elif name == "contact" and len(args) >= 2:
@@ -182,9 +192,12 @@ async def run_console(
                 team_id = await load_demo(session, now=now)
             async with transaction(driver.services.sessions) as session:
                 code = await rep_invite(session, team_id=team_id, now=now)
-            write(f"Demo team loaded. To join it as a new rep, type:  /start {code}")
-        elif claim:
-            write(f"No admin yet. To become admin, type:  /start {claim.rsplit('=', 1)[-1]}")
+            console.links["join"] = code
+            write(f"Demo team loaded. To join it as a new rep, type :join (or /start {code}).")
+        if claim:
+            console.links["claim"] = claim.rsplit("=", 1)[-1]
+            if not demo:
+                write("No admin yet. Type :claim to become admin.")
         if lines is None:
             await _interactive(console, write)
         else:

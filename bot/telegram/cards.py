@@ -92,7 +92,7 @@ async def show_card(
     rows = [
         (context.t(f"field.{spec.key}"), value)
         for spec in card.fields_of(sect)
-        if (value := field_value(context, customer, spec)) is not None
+        if spec.key != "name" and (value := field_value(context, customer, spec)) is not None
     ]
     total = card.qualification_total({key: getattr(customer, key) for key in card.QUALIFICATION})
     text = context.t(

@@ -7,7 +7,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.console.driver import Driver
 from bot.storage.models import Customer
 from tests.e2e.world import (
-    ADMIN, CUSTOMER, LEAD, OTHER_LEAD, OTHER_REP, REP, REP2, STRANGER, add_customer, build_world, texts,
+    ADMIN,
+    CUSTOMER,
+    LEAD,
+    OTHER_LEAD,
+    OTHER_REP,
+    REP,
+    REP2,
+    STRANGER,
+    add_customer,
+    build_world,
+    texts,
 )
 
 STALE = "此内容已失效"
@@ -64,7 +74,7 @@ async def test_access_matrix(bot: Driver) -> None:
         if moved:
             await bot.callback(LEAD, bot.last(LEAD).message_id, f"ty:{world.team}:{REP2}:{REP}")
         # forged data: unknown prefix, non-numeric id, someone else's team
-        for forged in ("zz:1", f"cv:abc:basic", f"tm:{world.other_team}", "cv", "f:000000:skip"):
+        for forged in ("zz:1", "cv:abc:basic", f"tm:{world.other_team}", "cv", "f:000000:skip"):
             if uid in (ADMIN, OTHER_LEAD) and forged.startswith("tm:"):
                 continue  # their own (or any, for the admin) team: allowed
             replies = await bot.callback(uid, anchor, forged)

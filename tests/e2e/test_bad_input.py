@@ -70,8 +70,12 @@ async def test_stale_button_and_double_tap(bot: Driver) -> None:
     await bot.send(REP, "张伟")
     prompt = bot.last(REP)
     await bot.press(REP, "跳过")
-    skip = next(b["callback_data"] for row in prompt.reply_markup["inline_keyboard"] for b in row
-                if "跳过" in b["text"])
+    skip = next(
+        b["callback_data"]
+        for row in prompt.reply_markup["inline_keyboard"]
+        for b in row
+        if "跳过" in b["text"]
+    )
     replies = await bot.callback(REP, prompt.message_id, skip)
     assert "此内容已失效" in str(bot.standin.callback_answers[-1].get("text"))
     assert "公司" in (bot.last(REP).text or "")

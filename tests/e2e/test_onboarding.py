@@ -5,7 +5,15 @@ from __future__ import annotations
 from bot.console.driver import Driver
 from tests.conftest import FakeClock
 from tests.e2e.world import (
-    ADMIN, CUSTOMER, LEAD, REP, STRANGER, add_customer, build_world, payload, texts,
+    ADMIN,
+    CUSTOMER,
+    LEAD,
+    REP,
+    STRANGER,
+    add_customer,
+    build_world,
+    payload,
+    texts,
 )
 
 

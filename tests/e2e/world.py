@@ -67,8 +67,16 @@ async def invite_rep(bot: Driver, lead: int, rep: int) -> None:
 
 async def build_world(bot: Driver) -> World:
     """Everyone onboarded through the real flows."""
-    for uid, name in [(ADMIN, "Ada Admin"), (LEAD, "李娜"), (REP, "王芳"), (REP2, "Tom"),
-                      (OTHER_LEAD, "Olga"), (OTHER_REP, "Oscar"), (CUSTOMER, "张伟"), (STRANGER, "Eve")]:
+    for uid, name in [
+        (ADMIN, "Ada Admin"),
+        (LEAD, "李娜"),
+        (REP, "王芳"),
+        (REP2, "Tom"),
+        (OTHER_LEAD, "Olga"),
+        (OTHER_REP, "Oscar"),
+        (CUSTOMER, "张伟"),
+        (STRANGER, "Eve"),
+    ]:
         bot.user(uid, name)
     claim = bot.app.bot_data.claim_link
     assert claim is not None

@@ -36,10 +36,14 @@ def test_user_text_is_escaped_but_buttons_are_plain() -> None:
 def test_every_literal_key_in_the_code_exists() -> None:
     keys = catalogue().keys()
     source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
-    literal = set(re.findall(r'"((?:error|btn|card|find|new|edit|note|flow|team|admin|optin|menu|'
-                             r'purchase|timeline|relay|stop|import|export|language|invite|welcome|'
-                             r'stranger|customer|grade|stage|plain|hint|section|field|choice)\.[a-z_.]+)"',
-                             source))
+    literal = set(
+        re.findall(
+            r'"((?:error|btn|card|find|new|edit|note|flow|team|admin|optin|menu|'
+            r"purchase|timeline|relay|stop|import|export|language|invite|welcome|"
+            r'stranger|customer|grade|stage|plain|hint|section|field|choice)\.[a-z_.]+)"',
+            source,
+        )
+    )
     # A literal may also be a prefix the code completes (choice labels, sections).
     missing = {k for k in literal if k not in keys and not any(key.startswith(k + ".") for key in keys)}
     assert not missing

@@ -21,8 +21,15 @@ CARD = CustomerRef(100, 10, 3)
 
 @pytest.mark.parametrize(
     ("actor", "expected"),
-    [(ADMIN, True), (LEAD, True), (REP, True), (OTHER_REP, False), (OTHER_TEAM_REP, False),
-     (CUSTOMER, False), (STRANGER, False)],
+    [
+        (ADMIN, True),
+        (LEAD, True),
+        (REP, True),
+        (OTHER_REP, False),
+        (OTHER_TEAM_REP, False),
+        (CUSTOMER, False),
+        (STRANGER, False),
+    ],
 )
 def test_who_sees_a_card(actor: Actor, expected: bool) -> None:
     assert can_view_customer(actor, CARD) is expected
@@ -73,7 +80,14 @@ def test_tags_scores_days_timezones() -> None:
 
 
 def test_search_text_has_pinyin_initials_and_tags() -> None:
-    text = search_text(name="张伟", nickname=None, company="华东 建材", phone_digits="8613800138001",
-                       email=None, tags=["VIP"], extra_values=["钓鱼"])
+    text = search_text(
+        name="张伟",
+        nickname=None,
+        company="华东 建材",
+        phone_digits="8613800138001",
+        email=None,
+        tags=["VIP"],
+        extra_values=["钓鱼"],
+    )
     for needle in ("张伟", "zhangwei", "zw", "华东建材", "13800138001", "#vip", "钓鱼"):
         assert normalise(needle) in text

@@ -6,7 +6,7 @@ import asyncio
 import json
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
@@ -28,6 +29,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.console.standin import BotApiStandIn, BotEvent, Limits, ManualClock
 from bot.console.standin_entities import EntityParseError, parse_html, parse_markdown_v2, utf16_len
+from bot.console.standin_spec import Validator, load_spec
 
 USER = 1001
 OTHER = 1002
@@ -71,6 +73,14 @@ async def http(standin: BotApiStandIn) -> AsyncIterator[httpx.AsyncClient]:
     """A raw HTTP client for the Bot API endpoint of the stand-in."""
     async with httpx.AsyncClient(base_url=f"{standin.base_url}{standin.token}/") as client:
         yield client
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait (briefly) until condition() holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 def description(standin: BotApiStandIn) -> str | None:
@@ -313,10 +323,7 @@ async def test_polling_application_runs_a_command_handler(standin: BotApiStandIn
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=5)
-        for _ in range(200):
-            if seen:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(seen))
         await app.updater.stop()
         await app.stop()
     assert seen == [["team_42"]]
@@ -332,9 +339,9 @@ async def test_long_polling_wakes_on_enqueue_and_honours_offset(
         result: list[dict[str, Any]] = response.json()["result"]
         return result
 
-    started = time.monotonic()
     waiting = asyncio.create_task(poll(timeout=5))
-    await asyncio.sleep(0.05)
+    await until(lambda: standin.polls_waiting == 1)
+    started = time.monotonic()
     first = standin.enqueue(standin.text_update(USER, "one"))
     updates = await waiting
     assert time.monotonic() - started < 2
@@ -351,7 +358,7 @@ async def test_stop_wakes_a_long_poll(standin: BotApiStandIn) -> None:
     async with httpx.AsyncClient() as client:
         url = f"{standin.base_url}{standin.token}/getUpdates"
         waiting = asyncio.create_task(client.post(url, data={"timeout": "30"}))
-        await asyncio.sleep(0.05)
+        await until(lambda: standin.polls_waiting == 1)
         started = time.monotonic()
         await standin.stop()
         response = await waiting
@@ -505,6 +512,53 @@ async def test_async_subscribers_are_awaited(bot: Bot, standin: BotApiStandIn) -
     standin.subscribe(listener)
     await bot.send_message(USER, "hi")
     assert seen == ["send"]
+
+
+async def test_copy_and_forward(bot: Bot, standin: BotApiStandIn) -> None:
+    standin.text_update(OTHER, "hi")
+    sent = await bot.send_message(USER, "<b>名片</b>", parse_mode=ParseMode.HTML)
+    copied = await bot.copy_message(OTHER, USER, sent.message_id)
+    forwarded = await bot.forward_message(OTHER, USER, sent.message_id)
+    assert forwarded.text == "名片" and forwarded.forward_origin is not None
+    assert [m.message_id for m in standin.messages(OTHER)] == [copied.message_id, forwarded.message_id]
+    with pytest.raises(BadRequest, match="Message to copy not found"):
+        await bot.copy_message(OTHER, USER, 999)
+
+
+async def test_everything_the_standin_builds_is_valid_per_the_spec(
+    bot: Bot, standin: BotApiStandIn, http: httpx.AsyncClient
+) -> None:
+    spec = load_spec()
+    validator = Validator(spec)
+
+    def check(value: dict[str, Any], type_name: str) -> None:
+        assert validator.object_error(value, spec.types[type_name], type_name) is None, value
+
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("好", callback_data="ok")]])
+    html = '<b>a</b> <a href="tg://user?id=1001">李娜</a> <a href="example.com">x</a>'
+    sent = await bot.send_message(USER, html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    await bot.send_photo(USER, TINY_PNG, caption="<i>c</i>", parse_mode=ParseMode.HTML)
+    await bot.send_voice(USER, b"OggS", duration=2)
+    await bot.forward_message(USER, USER, sent.message_id)
+    await bot.send_message(USER, "re", reply_parameters=ReplyParameters(sent.message_id))
+    updates = [
+        standin.text_update(USER, "/start x"),
+        standin.press(USER, "好"),
+        standin.callback_update(USER, 999, "gone", forged=True),
+        standin.contact_update(USER, "+8613800138000", "李娜", "李", USER),
+        standin.document_update(USER, "a.pdf", b"%PDF", "application/pdf", caption="合同"),
+        standin.photo_update(USER, TINY_PNG, caption="照片"),
+        standin.voice_update(USER, b"OggS", 3),
+        standin.block(USER),
+        standin.unblock(USER),
+    ]
+    for update in updates:
+        check(update, "Update")
+    for message in standin.history(USER):
+        check(message.to_api(), "Message")
+    check((await http.post("getMe")).json()["result"], "User")
+    check((await http.post("getChat", data={"chat_id": USER})).json()["result"], "ChatFullInfo")
+    check((await http.post("getWebhookInfo")).json()["result"], "WebhookInfo")
 
 
 # ------------------------------------------------------------------ commands and chats
