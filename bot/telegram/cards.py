@@ -219,13 +219,25 @@ async def search_and_show(
         nav.append(button(context.t("btn.prev"), "sp", max(0, offset - PAGE)))
     if page.has_next:
         nav.append(button(context.t("btn.next"), "sp", offset + PAGE))
-    rows += [nav, [button(context.t("btn.menu"), "m")]]
+    rows.append(nav)
+    if not filters.query:
+        rows.append(
+            [
+                button(context.t("btn.filter_stage"), "fl", "s"),
+                button(context.t("btn.filter_grade"), "fl", "g"),
+                button(context.t("btn.filter_idle"), "fl", "i", IDLE_DAYS),
+            ]
+        )
+    rows.append([button(context.t("btn.menu"), "m")])
     text = context.t(
         "find.results",
         query=filters.query,
         total=page.total,
         first=offset + 1,
         last=offset + len(page.items),
+        stage=stage_label(context, filters.stage) if filters.stage else None,
+        grade=filters.grade,
+        idle=filters.idle_days,
     )
     await reply(update, context, text, keyboard(rows), edit=edit)
 
@@ -253,6 +265,42 @@ async def on_my_customers(update: Update, context: BotContext) -> None:
     await _answer(update)
     offset = int(context.route_args[0]) if context.route_args and context.route_args[0].isdigit() else 0
     await search_and_show(update, context, svc.Filters(), offset, edit=True)
+
+
+IDLE_DAYS = 30
+
+
+@router.callback("fl", Perm.MEMBER)
+async def on_filter(update: Update, context: BotContext) -> None:
+    """Filter the list by stage, grade, or customers not contacted lately."""
+    await _answer(update)
+    args = context.route_args
+    kind, value = (args[0] if args else ""), (args[1] if len(args) > 1 else None)
+    if kind == "s" and value is None:
+        stages = [button(stage_label(context, s.value), "fl", "s", s.value) for s in Stage]
+        rows = [*chunk(stages, 3), [button(context.t("btn.back"), "my", 0)]]
+        await reply(update, context, context.t("stage.filter"), keyboard(rows), edit=True)
+        return
+    if kind == "g" and value is None:
+        grades = [button(g, "fl", "g", g) for g in card.GRADES]
+        await reply(
+            update,
+            context,
+            context.t("grade.filter"),
+            keyboard([grades, [button(context.t("btn.back"), "my", 0)]]),
+            edit=True,
+        )
+        return
+    if kind == "s" and value in {s.value for s in Stage}:
+        filters = svc.Filters(stage=value)
+    elif kind == "g" and value in card.GRADES:
+        filters = svc.Filters(grade=value)
+    elif kind == "i" and value is not None and value.isdigit() and 1 <= int(value) <= 365:
+        filters = svc.Filters(idle_days=int(value))
+    else:
+        await reply(update, context, context.t("error.stale"))
+        return
+    await search_and_show(update, context, filters, edit=True)
 
 
 @router.callback("sp", Perm.MEMBER)

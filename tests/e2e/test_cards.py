@@ -134,8 +134,8 @@ async def test_lead_reassigns_a_departing_reps_customers_and_exports(bot: Driver
     replies = await bot.send(REP2, "张伟")
     assert customer_id_of(replies[-1]) == first
     assert "没有找到" in texts(await bot.send(REP, "张伟"))
-    await bot.press(REP2, "时间线")
-    assert "老客户，重要" in texts(bot.new_messages(REP2)) or "老客户，重要" in (bot.last(REP2).text or "")
+    replies = await bot.press(REP2, "时间线")
+    assert "老客户，重要" in texts(replies) and "由 王芳 移交给 Tom" in texts(replies)
     replies = await bot.send(LEAD, "/export")
     document = replies[-1]
     assert document.kind == "document" and document.file_bytes
@@ -148,3 +148,19 @@ async def test_lead_reassigns_a_departing_reps_customers_and_exports(bot: Driver
     files = [m for m in bot.standin.messages(LEAD) if m.kind == "document"]
     rows = list(csv.reader(io.StringIO(files[-2].file_bytes.decode("utf-8-sig"))))
     assert rows[0][0] == "编号" and len(rows) == 3
+
+
+async def test_filters_by_stage_grade_and_idle(bot: Driver) -> None:
+    await build_world(bot)
+    await add_customer(bot, REP, "张伟")
+    await add_customer(bot, REP, "刘洋")
+    await bot.press(REP, "阶段")
+    await bot.press(REP, "促成交易")
+    await bot.send(REP, "/menu")
+    replies = await bot.press(REP, "我的客户")
+    assert "共 2 位客户" in texts(replies)
+    await bot.press(REP, "按阶段")
+    replies = await bot.press(REP, "促成交易")
+    assert "🎯 促成交易：共 1 位客户" in texts(replies) and "刘洋" in str(replies[-1].reply_markup)
+    replies = await bot.press(REP, "30天未联系")
+    assert "30 天未联系：共 2 位客户" in texts(replies)

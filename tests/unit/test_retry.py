@@ -1,0 +1,50 @@
+"""A briefly locked database is retried; one that stays locked becomes a friendly Busy."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.domain.errors import Busy
+from bot.i18n import catalogue
+from bot.storage.db import make_session_factory
+from bot.telegram.context import Services
+
+
+def locked() -> OperationalError:
+    return OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
+
+
+async def test_transient_errors_are_retried_then_given_up(engine: AsyncEngine) -> None:
+    services = Services(
+        settings=Settings(),
+        sessions=make_session_factory(engine),
+        catalogue=catalogue(),
+        retry_delays=(0.01, 0.01),
+    )
+    attempts: list[int] = []
+
+    async def flaky(session: AsyncSession) -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise locked()
+        return "done"
+
+    assert await services.db(flaky) == "done" and len(attempts) == 3
+
+    async def always(session: AsyncSession) -> str:
+        raise locked()
+
+    with pytest.raises(Busy):
+        await services.db(always)
+
+    async def broken(session: AsyncSession) -> str:
+        raise ValueError("a bug, not a lock")
+
+    with pytest.raises(ValueError):
+        await services.db(broken)
