@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.domain.access import Perm
 from bot.i18n import Catalogue, catalogue
+from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import cards, onboarding, team  # noqa: F401  (handlers register their routes)
@@ -54,10 +55,20 @@ class Wiring:
     retry_delays: tuple[float, ...] | None = None
 
 
+# Buttons that belong to a form in progress; any other button means the user moved on.
+FLOW_BUTTONS = frozenset({"f", "rt"})
+
+
 async def _dispatch_callback(update: Update, context: BotContext) -> None:
     """Run the route the gate resolved and approved."""
-    assert context.route is not None
-    await context.route.handler(update, context)
+    route = context.route
+    assert route is not None
+    if route.name not in FLOW_BUTTONS:
+        # Leaving a half-filled form by tapping elsewhere ends it, so a later message
+        # is not taken as the answer to a question the user no longer sees.
+        user_id = context.actor.user_id
+        await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+    await route.handler(update, context)
 
 
 def _command(route_handler: Any) -> Any:

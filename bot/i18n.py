@@ -106,10 +106,13 @@ def catalogue() -> Catalogue:
     return load_catalogue()
 
 
-def pick_language(code: str | None) -> str:
-    """Our language for a Telegram `language_code` (zh-hans, zh-TW, en-US, ...)."""
-    if code and code.lower().startswith("en"):
-        return "en"
-    if code and code.lower().startswith("zh"):
-        return "zh"
-    return DEFAULT_LANGUAGE if not code else "en"
+def pick_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Our language for a Telegram `language_code` (zh-hans, zh-TW, en-US, ...).
+
+    Chinese and English map to themselves; any other language reads English more
+    easily than Chinese; no code at all gets the configured default.
+    """
+    if not code:
+        return default
+    lowered = code.lower()
+    return "zh" if lowered.startswith("zh") else "en"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain.access import (
     Actor,
-    Perm,
     allows,
     can_edit_customer,
     can_manage_team,
@@ -36,16 +36,13 @@ async def gate(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     services = context.services
 
-    async def identify(session: object) -> Actor:
-        from sqlmodel.ext.asyncio.session import AsyncSession
-
-        assert isinstance(session, AsyncSession)
+    async def identify(session: AsyncSession) -> Actor:
         await team_service.ensure_user(
             session,
             telegram_id=user.id,
             name=user.full_name,
             username=user.username,
-            language=pick_language(user.language_code),
+            language=pick_language(user.language_code, services.settings.default_language),
         )
         return await team_service.resolve_actor(
             session, user_id=user.id, admin_ids=services.settings.admin_ids
@@ -99,7 +96,3 @@ async def _object_allowed(context: BotContext, target: Target, args: list[str], 
     if found is None:
         return False
     return (can_edit_customer if edit else can_view_customer)(actor, found)
-
-
-# The gate's permission on commands also keeps strangers out of staff commands.
-__all__ = ["Perm", "gate"]

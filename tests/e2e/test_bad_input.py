@@ -131,3 +131,14 @@ async def test_database_briefly_locked(bot: Driver, engine: AsyncEngine) -> None
     assert "已记录到" in texts(replies)
     await bot.press(REP, "打开资料卡")
     assert "锁住期间写的记录" in texts(await bot.press(REP, "时间线"))
+
+
+async def test_tapping_elsewhere_leaves_a_half_filled_form(bot: Driver) -> None:
+    await build_world(bot)
+    await add_customer(bot, REP, "张伟")
+    await bot.send(REP, "/new")
+    await bot.send(REP, "刘洋")
+    await bot.send(REP, "/menu")
+    await bot.press(REP, "我的客户")
+    replies = await bot.send(REP, "张伟")
+    assert "📇 <b>张伟</b>" in texts(replies)

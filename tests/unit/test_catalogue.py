@@ -69,3 +69,4 @@ def test_language_is_picked_from_telegram() -> None:
     assert pick_language("en-US") == "en"
     assert pick_language("de") == "en"
     assert pick_language(None) == "zh"
+    assert pick_language(None, "en") == "en"
