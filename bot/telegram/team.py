@@ -18,12 +18,7 @@ from bot.telegram import flows
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
-from bot.telegram.ui import Button, button, chunk, keyboard, reply
-
-
-async def _answer(update: Update, text: str | None = None) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
+from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
 
 
 def _arg_int(context: BotContext, index: int) -> int | None:
@@ -79,7 +74,7 @@ async def cmd_team(update: Update, context: BotContext) -> None:
 @router.callback("tm", Perm.LEAD, Target.TEAM)
 async def on_team(update: Update, context: BotContext) -> None:
     """Open a team."""
-    await _answer(update)
+    await answer_query(update)
     team_id = _arg_int(context, 0)
     assert team_id is not None  # the gate checked the team id
     await show_team(update, context, team_id, edit=True)
@@ -93,7 +88,7 @@ async def _invite(update: Update, context: BotContext, kind: str) -> None:
     code = await services.db(
         lambda s: svc.create_invite(s, actor, kind=kind, team_id=team_id, now=services.now(), ttl=ttl)
     )
-    await _answer(update)
+    await answer_query(update)
     await reply(
         update,
         context,
@@ -121,7 +116,7 @@ async def on_invite_lead(update: Update, context: BotContext) -> None:
 @router.callback("tu", Perm.LEAD, Target.TEAM)
 async def on_member(update: Update, context: BotContext) -> None:
     """One member: reassign their customers, or remove them from the team."""
-    await _answer(update)
+    await answer_query(update)
     team_id, user_id = _arg_int(context, 0), _arg_int(context, 1)
     if team_id is None or user_id is None:
         return
@@ -153,7 +148,7 @@ async def on_member(update: Update, context: BotContext) -> None:
 @router.callback("tr", Perm.REASSIGN, Target.TEAM)
 async def on_reassign(update: Update, context: BotContext) -> None:
     """Pick who takes over a member's customers (then confirm)."""
-    await _answer(update)
+    await answer_query(update)
     team_id, from_user, to_user = _arg_int(context, 0), _arg_int(context, 1), _arg_int(context, 2)
     if team_id is None or from_user is None:
         return
@@ -200,7 +195,7 @@ async def on_reassign_confirmed(update: Update, context: BotContext) -> None:
     """Move every customer and open task in one step; the history stays with the cards."""
     team_id, from_user, to_user = _arg_int(context, 0), _arg_int(context, 1), _arg_int(context, 2)
     if team_id is None or from_user is None or to_user is None:
-        await _answer(update, context.t("error.stale"))
+        await answer_query(update, context.t("error.stale"))
         return
     actor, services = context.actor, context.services
 
@@ -221,7 +216,7 @@ async def on_reassign_confirmed(update: Update, context: BotContext) -> None:
         return moved, *names
 
     moved, source, target = await services.db(move)
-    await _answer(update)
+    await answer_query(update)
     await reply(
         update,
         context,
@@ -241,13 +236,13 @@ async def on_remove_member(update: Update, context: BotContext) -> None:
     """Take a member out of the team once their customers have a new owner."""
     team_id, user_id = _arg_int(context, 0), _arg_int(context, 1)
     if team_id is None or user_id is None:
-        await _answer(update, context.t("error.stale"))
+        await answer_query(update, context.t("error.stale"))
         return
     actor, services = context.actor, context.services
     await services.db(
         lambda s: svc.remove_member(s, actor, team_id=team_id, user_id=user_id, now=services.now())
     )
-    await _answer(update)
+    await answer_query(update)
     await reply(update, context, context.t("team.removed"))
     await show_team(update, context, team_id)
 
@@ -264,7 +259,7 @@ async def cmd_export(update: Update, context: BotContext) -> None:
 @router.callback("tx", Perm.EXPORT, Target.TEAM)
 async def on_export(update: Update, context: BotContext) -> None:
     """Export a team as XLSX or CSV."""
-    await _answer(update, context.t("export.working"))
+    await answer_query(update, context.t("export.working"))
     args = context.route_args
     fmt = args[1] if len(args) > 1 and args[1] in ("csv", "xlsx") else "xlsx"
     await _send_export(update, context, _arg_int(context, 0), fmt)
@@ -273,7 +268,7 @@ async def on_export(update: Update, context: BotContext) -> None:
 @router.callback("ax", Perm.ADMIN)
 async def on_export_all(update: Update, context: BotContext) -> None:
     """An admin exports every team."""
-    await _answer(update, context.t("export.working"))
+    await answer_query(update, context.t("export.working"))
     await _send_export(update, context, None, "xlsx")
 
 
@@ -322,7 +317,7 @@ async def cmd_admin(update: Update, context: BotContext) -> None:
 @router.callback("ad", Perm.ADMIN)
 async def on_admin(update: Update, context: BotContext) -> None:
     """The Admin button."""
-    await _answer(update)
+    await answer_query(update)
     await show_admin(update, context, edit=True)
 
 
@@ -341,7 +336,7 @@ async def show_admin(update: Update, context: BotContext, *, edit: bool = False)
 @router.callback("an", Perm.ADMIN)
 async def on_new_team(update: Update, context: BotContext) -> None:
     """Ask for the new team's name."""
-    await _answer(update)
+    await answer_query(update)
     await flows.start(update, context, "new_team", {})
 
 

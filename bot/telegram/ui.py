@@ -75,3 +75,9 @@ async def reply(
     chat = update.effective_chat
     assert chat is not None
     return await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+async def answer_query(update: Update, text: str | None = None) -> None:
+    """Answer the button press (every callback must be answered, or the phone spins)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)

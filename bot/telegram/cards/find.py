@@ -1,0 +1,187 @@
+"""Finding customers: search by name, pinyin, company, phone or tag; lists and filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.domain import card
+from bot.domain.access import Perm
+from bot.domain.card import Stage
+from bot.domain.errors import InvalidInput
+from bot.services import customers as svc
+from bot.services import flows as flow_store
+from bot.telegram import flows
+from bot.telegram.cards.view import show_card, stage_label
+from bot.telegram.context import BotContext
+from bot.telegram.flows import Flow, Input, Step
+from bot.telegram.routes import router
+from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
+
+PAGE = 8
+
+
+# ---------------------------------------------------------------- finding
+
+
+def _filters_from(context: BotContext) -> svc.Filters | None:
+    saved = context.user_data.get("search") if context.user_data is not None else None
+    return saved if isinstance(saved, svc.Filters) else None
+
+
+async def search_and_show(
+    update: Update,
+    context: BotContext,
+    filters: svc.Filters,
+    offset: int = 0,
+    *,
+    edit: bool = False,
+) -> None:
+    """Run a search and show one page of results (a single match opens the card)."""
+    actor, now = context.actor, context.services.now()
+    page = await context.services.db(
+        lambda s: svc.search(s, actor, filters, offset=offset, limit=PAGE, now=now)
+    )
+    if context.user_data is not None:
+        context.user_data["search"] = filters
+    if page.total == 1 and offset == 0 and filters.query:
+        await show_card(update, context, page.items[0].id)
+        return
+    if page.total == 0:
+        key = "find.none" if filters.query else "find.empty_list"
+        await reply(
+            update,
+            context,
+            context.t(key, query=filters.query),
+            keyboard([[button(context.t("btn.new"), "nw"), button(context.t("btn.menu"), "m")]]),
+            edit=edit,
+        )
+        return
+    items = [
+        button(
+            " · ".join(x for x in (c.name, c.company or "", stage_label(context, c.stage)) if x),
+            "cv",
+            c.id,
+            "basic",
+        )
+        for c in page.items
+    ]
+    rows: list[list[Button]] = [[item] for item in items]
+    nav: list[Button] = []
+    if page.has_prev:
+        nav.append(button(context.t("btn.prev"), "sp", max(0, offset - PAGE)))
+    if page.has_next:
+        nav.append(button(context.t("btn.next"), "sp", offset + PAGE))
+    rows.append(nav)
+    if not filters.query:
+        rows.append(
+            [
+                button(context.t("btn.filter_stage"), "fl", "s"),
+                button(context.t("btn.filter_grade"), "fl", "g"),
+                button(context.t("btn.filter_idle"), "fl", "i", IDLE_DAYS),
+            ]
+        )
+    rows.append([button(context.t("btn.menu"), "m")])
+    text = context.t(
+        "find.results",
+        query=filters.query,
+        total=page.total,
+        first=offset + 1,
+        last=offset + len(page.items),
+        stage=stage_label(context, filters.stage) if filters.stage else None,
+        grade=filters.grade,
+        idle=filters.idle_days,
+    )
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+@router.command("find", Perm.MEMBER)
+async def cmd_find(update: Update, context: BotContext) -> None:
+    """/find [words]: search now, or ask what to look for."""
+    query = " ".join(context.args or [])
+    if query:
+        await search_and_show(update, context, svc.Filters(query=query))
+    else:
+        await flows.start(update, context, "find", {})
+
+
+@router.callback("fd", Perm.MEMBER)
+async def on_find(update: Update, context: BotContext) -> None:
+    """The Find button: ask what to look for."""
+    await answer_query(update)
+    await flows.start(update, context, "find", {})
+
+
+@router.callback("my", Perm.MEMBER)
+async def on_my_customers(update: Update, context: BotContext) -> None:
+    """List the customers the actor sees, most recently updated first."""
+    await answer_query(update)
+    offset = int(context.route_args[0]) if context.route_args and context.route_args[0].isdigit() else 0
+    await search_and_show(update, context, svc.Filters(), offset, edit=True)
+
+
+IDLE_DAYS = 30
+
+
+@router.callback("fl", Perm.MEMBER)
+async def on_filter(update: Update, context: BotContext) -> None:
+    """Filter the list by stage, grade, or customers not contacted lately."""
+    await answer_query(update)
+    args = context.route_args
+    kind, value = (args[0] if args else ""), (args[1] if len(args) > 1 else None)
+    if kind == "s" and value is None:
+        stages = [button(stage_label(context, s.value), "fl", "s", s.value) for s in Stage]
+        rows = [*chunk(stages, 3), [button(context.t("btn.back"), "my", 0)]]
+        await reply(update, context, context.t("stage.filter"), keyboard(rows), edit=True)
+        return
+    if kind == "g" and value is None:
+        grades = [button(g, "fl", "g", g) for g in card.GRADES]
+        await reply(
+            update,
+            context,
+            context.t("grade.filter"),
+            keyboard([grades, [button(context.t("btn.back"), "my", 0)]]),
+            edit=True,
+        )
+        return
+    if kind == "s" and value in {s.value for s in Stage}:
+        filters = svc.Filters(stage=value)
+    elif kind == "g" and value in card.GRADES:
+        filters = svc.Filters(grade=value)
+    elif kind == "i" and value is not None and value.isdigit() and 1 <= int(value) <= 365:
+        filters = svc.Filters(idle_days=int(value))
+    else:
+        await reply(update, context, context.t("error.stale"))
+        return
+    await search_and_show(update, context, filters, edit=True)
+
+
+@router.callback("sp", Perm.MEMBER)
+async def on_search_page(update: Update, context: BotContext) -> None:
+    """Another page of the last search."""
+    filters = _filters_from(context)
+    args = context.route_args
+    if filters is None or not args or not args[0].isdigit():
+        await answer_query(update, context.t("error.search_again"))
+        return
+    await answer_query(update)
+    await search_and_show(update, context, filters, int(args[0]), edit=True)
+
+
+async def _check_find(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> str:
+    query = given.text.strip()
+    if not query:
+        raise InvalidInput("error.empty")
+    if len(query) > 100:
+        raise InvalidInput("error.too_long", limit=100, length=len(query))
+    return query
+
+
+async def _finish_find(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    user_id = context.actor.user_id
+    await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+    await search_and_show(update, context, svc.Filters(query=data["query"]))
+
+
+flows.register(Flow("find", (Step("query", "find.prompt"),), _check_find, _finish_find))

@@ -1,0 +1,243 @@
+"""The timeline: notes as text, photo, voice or file, and reading them back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+
+from bot.domain.access import Perm
+from bot.domain.errors import InvalidInput
+from bot.services import customers as svc
+from bot.services import flows as flow_store
+from bot.storage.models import Customer, Note, User
+from bot.telegram import flows
+from bot.telegram.cards.find import PAGE
+from bot.telegram.cards.view import leave_to_card, stage_label
+from bot.telegram.context import BotContext
+from bot.telegram.flows import Flow, Input, Step
+from bot.telegram.routes import Target, router
+from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply, shorten
+
+TIMELINE_PAGE = 5
+
+
+# ---------------------------------------------------------------- notes
+
+
+@router.callback("cn", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
+async def on_note(update: Update, context: BotContext) -> None:
+    """Ask for a note: text, photo, voice note or file."""
+    await answer_query(update)
+    await start_note(update, context, int(context.route_args[0]))
+
+
+async def start_note(update: Update, context: BotContext, cid: int) -> None:
+    """Begin the note flow for a customer."""
+    actor = context.actor
+    customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
+    await flows.start(update, context, "note", {"customer_id": cid, "name": customer.name})
+
+
+@router.command("note", Perm.MEMBER)
+async def cmd_note(update: Update, context: BotContext) -> None:
+    """/note: pick a recent customer, then write the note."""
+    actor, now = context.actor, context.services.now()
+    page = await context.services.db(
+        lambda s: svc.search(s, actor, svc.Filters(), offset=0, limit=PAGE, now=now)
+    )
+    if not page.items:
+        await reply(
+            update,
+            context,
+            context.t("find.empty_list"),
+            keyboard([[button(context.t("btn.new"), "nw")]]),
+        )
+        return
+    rows = [[button(c.name, "cn", c.id)] for c in page.items]
+    rows.append([button(context.t("btn.find"), "fd")])
+    await reply(update, context, context.t("note.pick_customer"), keyboard(rows))
+
+
+async def _check_note(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> Any:
+    if given.file_id:
+        return {"text": given.text, "file_id": given.file_id, "file_kind": given.file_kind}
+    text = given.text.strip()
+    if not text:
+        raise InvalidInput("error.empty")
+    if len(text) > svc.NOTE_MAX:
+        raise InvalidInput("error.too_long", limit=svc.NOTE_MAX, length=len(text))
+    return {"text": text, "file_id": None, "file_kind": None}
+
+
+async def _finish_note(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    actor, now = context.actor, context.services.now()
+    cid, body = int(data["customer_id"]), data["body"]
+
+    async def save(session: AsyncSession) -> Note:
+        note = await svc.add_note(
+            session,
+            actor,
+            cid,
+            text=body["text"],
+            file_id=body["file_id"],
+            file_kind=body["file_kind"],
+            now=now,
+        )
+        await flow_store.clear_flow(session, actor.user_id)
+        return note
+
+    note = await context.services.db(save)
+    kinds = [button(context.t(f"note_kind.{k}"), "nk", cid, note.id, k) for k in svc.CONTACT_KINDS]
+    rows = [
+        kinds,
+        [
+            button(context.t("btn.note_more"), "cn", cid),
+            button(context.t("btn.open_card"), "cv", cid, "basic"),
+        ],
+    ]
+    await reply(update, context, context.t("note.saved", name=data["name"]), keyboard(rows))
+
+
+flows.register(
+    Flow(
+        "note",
+        (Step("body", "note.prompt", media=True),),
+        _check_note,
+        _finish_note,
+        leave=leave_to_card,
+    )
+)
+
+
+@router.callback("nk", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
+async def on_note_kind(update: Update, context: BotContext) -> None:
+    """Tag the note just written as a call, visit or message."""
+    args = context.route_args
+    if len(args) < 3 or not args[1].isdigit():
+        await answer_query(update, context.t("error.stale"))
+        return
+    actor, now = context.actor, context.services.now()
+    cid, note_id, kind = int(args[0]), int(args[1]), args[2]
+
+    async def tag(session: AsyncSession) -> Note:
+        note = await svc.set_note_kind(session, actor, note_id, kind=kind, now=now)
+        if note.customer_id != cid:
+            raise InvalidInput("error.stale")
+        return note
+
+    await context.services.db(tag)
+    await answer_query(update, context.t("note.kind_set", kind=context.t(f"note_kind.{kind}")))
+    rows = [
+        [
+            button(context.t("btn.note_more"), "cn", cid),
+            button(context.t("btn.open_card"), "cv", cid, "basic"),
+        ]
+    ]
+    await reply(
+        update,
+        context,
+        context.t("note.kind_saved", kind=context.t(f"note_kind.{kind}")),
+        keyboard(rows),
+        edit=True,
+    )
+
+
+@router.callback("cl", Perm.VIEW_CUSTOMER, Target.CUSTOMER)
+async def on_timeline(update: Update, context: BotContext) -> None:
+    """A page of the customer's timeline, newest first."""
+    await answer_query(update)
+    args = context.route_args
+    cid = int(args[0])
+    offset = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+    actor = context.actor
+
+    async def load(session: AsyncSession) -> tuple[Customer, svc.Page, dict[int, str]]:
+        customer = await svc.get_customer(session, actor, cid)
+        page = await svc.notes_page(session, actor, cid, offset=offset, limit=TIMELINE_PAGE)
+        authors: dict[int, str] = {}
+        for note in page.items:
+            if note.author_id and note.author_id not in authors:
+                user = await session.get(User, note.author_id)
+                authors[note.author_id] = user.name if user else "?"
+        return customer, page, authors
+
+    customer, page, authors = await context.services.db(load)
+    tz = context.services.settings.default_timezone
+    entries = [
+        {
+            "when": _local(note.created_at, tz),
+            "kind": context.t(f"note_kind.{note.kind}"),
+            "author": authors.get(note.author_id or 0, ""),
+            "text": _note_text(context, note),
+            "file": note.file_kind,
+        }
+        for note in page.items
+    ]
+    text = context.t(
+        "timeline.view",
+        name=customer.name,
+        entries=entries,
+        total=page.total,
+        first=offset + 1,
+        last=offset + len(page.items),
+    )
+    rows: list[list[Button]] = []
+    files = [button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in page.items if n.file_id]
+    rows += chunk(files, 3)
+    nav: list[Button] = []
+    if page.has_prev:
+        nav.append(button(context.t("btn.prev"), "cl", cid, max(0, offset - TIMELINE_PAGE)))
+    if page.has_next:
+        nav.append(button(context.t("btn.next"), "cl", cid, offset + TIMELINE_PAGE))
+    rows += [
+        nav,
+        [
+            button(context.t("btn.note"), "cn", cid),
+            button(context.t("btn.open_card"), "cv", cid, "basic"),
+        ],
+    ]
+    await reply(update, context, text, keyboard(rows), edit=True)
+
+
+def _note_text(context: BotContext, note: Note) -> str:
+    """Notes as written; system notes (`what:old>new`) in the reader's language."""
+    if note.kind == "system" and ":" in note.text:
+        what, _, rest = note.text.partition(":")
+        old, _, new = rest.partition(">")
+        if what == "stage":
+            old, new = stage_label(context, old), stage_label(context, new)
+        key = f"timeline.system.{what}"
+        if context.services.catalogue.has(key):
+            return context.t(key, old=old, new=new)
+    return shorten(note.text, 600)
+
+
+def _local(moment: Any, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return str(moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"))
+
+
+@router.callback("nf", Perm.VIEW_CUSTOMER, Target.CUSTOMER)
+async def on_note_file(update: Update, context: BotContext) -> None:
+    """Send a note's photo, voice note or file again."""
+    args = context.route_args
+    if len(args) < 2 or not args[1].isdigit():
+        await answer_query(update, context.t("error.stale"))
+        return
+    cid, note_id = int(args[0]), int(args[1])
+    note = await context.services.db(lambda s: s.get(Note, note_id))
+    if note is None or note.customer_id != cid or not note.file_id:
+        await answer_query(update, context.t("error.stale"))
+        return
+    await answer_query(update)
+    chat_id = update.effective_chat.id if update.effective_chat else context.actor.user_id
+    caption = shorten(note.text, 1000) or None
+    if note.file_kind == "photo":
+        await context.bot.send_photo(chat_id, note.file_id, caption=caption, parse_mode=None)
+    elif note.file_kind == "voice":
+        await context.bot.send_voice(chat_id, note.file_id, caption=caption, parse_mode=None)
+    else:
+        await context.bot.send_document(chat_id, note.file_id, caption=caption, parse_mode=None)

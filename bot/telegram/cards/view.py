@@ -1,0 +1,178 @@
+"""Reading a card: its sections, tabs and actions, and the customer's opt-in link."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+
+from bot.domain import card
+from bot.domain.access import Perm, Role
+from bot.domain.card import FieldSpec, Kind, Section
+from bot.domain.dates import ParsedDate, format_date
+from bot.services import customers as svc
+from bot.storage.models import Customer, User
+from bot.telegram.context import BotContext
+from bot.telegram.routes import Target, router
+from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
+
+VALUE_PREVIEW = 300
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def field_value(context: BotContext, customer: Customer, spec: FieldSpec) -> str | None:
+    """A field's value as the card shows it, or None when empty."""
+    if spec.kind is Kind.DATE:
+        if customer.birthday_month is None or customer.birthday_day is None:
+            return None
+        parsed = ParsedDate(
+            customer.birthday_year,
+            customer.birthday_month,
+            customer.birthday_day,
+            lunar=customer.birthday_lunar,
+            leap_month=customer.birthday_leap,
+        )
+        return format_date(parsed, context.lang)
+    raw: Any = getattr(customer, spec.key) if spec.column else customer.extra.get(spec.key)
+    if raw in (None, "", []):
+        return None
+    if spec.kind is Kind.CHOICE:
+        return context.t(f"choice.{spec.key}.{raw}")
+    if spec.kind is Kind.TAGS:
+        return " ".join("#" + tag for tag in raw)
+    if spec.kind is Kind.SCORE:
+        return f"{raw}/5"
+    if spec.kind is Kind.DAYS:
+        return context.t("card.every_days", days=raw)
+    return shorten(str(raw), VALUE_PREVIEW)
+
+
+def stage_label(context: BotContext, stage: str) -> str:
+    """A stage's name in the user's language."""
+    return context.t(f"stage.{stage}")
+
+
+async def show_card(
+    update: Update,
+    context: BotContext,
+    customer_id: int,
+    section: str = Section.BASIC,
+    *,
+    edit: bool = False,
+    notice: str | None = None,
+) -> None:
+    """Send (or update) the card at one section, with its tabs and actions."""
+    actor = context.actor
+    try:
+        sect = Section(section)
+    except ValueError:
+        sect = Section.BASIC
+
+    async def load(session: AsyncSession) -> tuple[Customer, svc.History | None, str | None]:
+        customer = await svc.get_customer(session, actor, customer_id)
+        hist = await svc.history(session, customer) if sect is Section.HISTORY else None
+        owner = None
+        if actor.role is not Role.REP:
+            user = await session.get(User, customer.owner_id)
+            owner = user.name if user else None
+        return customer, hist, owner
+
+    customer, hist, owner = await context.services.db(load)
+    rows = [
+        (context.t(f"field.{spec.key}"), value)
+        for spec in card.fields_of(sect)
+        if spec.key != "name" and (value := field_value(context, customer, spec)) is not None
+    ]
+    total = card.qualification_total({key: getattr(customer, key) for key in card.QUALIFICATION})
+    text = context.t(
+        "card.view",
+        name=customer.name,
+        company=customer.company,
+        stage=stage_label(context, customer.stage),
+        grade=customer.grade,
+        owner=owner,
+        section=context.t(f"section.{sect.value}"),
+        rows=rows,
+        qualification=total if sect is Section.BUSINESS else None,
+        history=_history_rows(context, hist) if hist else None,
+        notice=notice,
+    )
+    await reply(update, context, text, card_keyboard(context, customer_id, sect), edit=edit)
+
+
+def _history_rows(context: BotContext, hist: svc.History) -> dict[str, Any]:
+    return {
+        "count": hist.purchase_count,
+        "revenue": money(hist.revenue),
+        "notes": hist.note_count,
+        "purchases": [
+            {"date": p.purchased_on.isoformat(), "amount": money(p.amount), "what": p.items}
+            for p in hist.purchases
+        ],
+    }
+
+
+def money(amount: Decimal) -> str:
+    """An amount with thousands separators and cents."""
+    return f"{amount:,.2f}"
+
+
+def card_keyboard(context: BotContext, cid: int, sect: Section) -> Any:
+    """Section tabs and the card's actions."""
+    tabs = [
+        button(("• " if s is sect else "") + context.t(f"btn.section.{s.value}"), "cv", cid, s.value)
+        for s in Section
+    ]
+    rows: list[list[Button]] = [tabs[:3], tabs[3:]]
+    if sect is not Section.HISTORY:
+        rows.append([button(context.t("btn.edit"), "ce", cid, sect.value)])
+    rows += [
+        [
+            button(context.t("btn.note"), "cn", cid),
+            button(context.t("btn.purchase"), "cp", cid),
+            button(context.t("btn.timeline"), "cl", cid, 0),
+        ],
+        [
+            button(context.t("btn.stage"), "cs", cid),
+            button(context.t("btn.grade"), "cg", cid),
+            button(context.t("btn.optin"), "co", cid),
+        ],
+        [button(context.t("btn.menu"), "m")],
+    ]
+    return keyboard(rows)
+
+
+# ---------------------------------------------------------------- viewing
+
+
+@router.callback("cv", Perm.VIEW_CUSTOMER, Target.CUSTOMER)
+async def on_view(update: Update, context: BotContext) -> None:
+    """Open a card at a section."""
+    await answer_query(update)
+    args = context.route_args
+    await show_card(update, context, int(args[0]), args[1] if len(args) > 1 else "basic", edit=True)
+
+
+# ---------------------------------------------------------------- opt-in link
+
+
+@router.callback("co", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
+async def on_optin_link(update: Update, context: BotContext) -> None:
+    """Show the personal link the rep sends the customer to receive care messages."""
+    await answer_query(update)
+    cid = int(context.route_args[0])
+    actor = context.actor
+    customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
+    link = context.services.deep_link(f"c_{customer.optin_code}")
+    text = context.t("optin.link", name=customer.name, link=link, state=customer.optin_state)
+    await reply(update, context, text, keyboard([[button(context.t("btn.open_card"), "cv", cid, "basic")]]))
+
+
+async def leave_to_card(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    """Where Back and /cancel lead from a form about one customer: their card."""
+    if "customer_id" in data:
+        await show_card(update, context, int(data["customer_id"]), data.get("section", "basic"))
