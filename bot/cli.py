@@ -13,32 +13,27 @@ import click
 from bot.config import Settings
 
 
-class RedactToken(logging.Filter):
-    """Keep the bot token out of every log line (httpx logs request URLs)."""
+class RedactingFormatter(logging.Formatter):
+    """Keep the bot token out of every log line, tracebacks included (httpx logs URLs)."""
 
-    def __init__(self, token: str | None) -> None:
-        super().__init__()
-        self.pattern = re.compile(re.escape(token)) if token else None
-        # Any token-shaped string in a Bot API URL, even one we were not told about.
-        self.generic = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+    # Any token-shaped string in a Bot API URL, even one we were not told about.
+    GENERIC = re.compile(r"/(file/)?bot\d+:[A-Za-z0-9_-]+")
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the message with the token masked."""
-        message = record.getMessage()
-        cleaned = self.generic.sub("/bot<token>", message)
-        if self.pattern is not None:
-            cleaned = self.pattern.sub("<token>", cleaned)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+    def __init__(self, fmt: str, token: str | None) -> None:
+        super().__init__(fmt)
+        self.token = token
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted record with the token masked."""
+        text = self.GENERIC.sub(lambda m: f"/{m.group(1) or ''}bot<token>", super().format(record))
+        return text.replace(self.token, "<token>") if self.token else text
 
 
 def setup_logging(settings: Settings, *, quiet: bool = False) -> None:
     """Log to stderr, with the token redacted and HTTP request chatter kept down."""
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactToken(token))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", token))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else settings.log_level.upper())

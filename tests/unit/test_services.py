@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import RedactToken
+from bot.cli import RedactingFormatter
 from bot.domain.errors import InvalidInput
 from bot.services.customers import parse_amount
 from bot.services.export import Table, to_csv, to_xlsx
@@ -59,11 +59,17 @@ def test_exports_neutralise_formulas_and_keep_chinese() -> None:
 
 def test_the_token_never_reaches_a_log_line() -> None:
     token = "123456:ABC-secret_token"
+    formatter = RedactingFormatter("%(message)s", token)
     record = logging.LogRecord(
         "httpx", logging.INFO, __file__, 1, "POST https://api.telegram.org/bot%s/getMe", (token,), None
     )
-    RedactToken(token).filter(record)
-    assert token not in record.getMessage() and "secret" not in record.getMessage()
-    other = logging.LogRecord("x", logging.INFO, __file__, 1, "url /bot987:XYZ_abc/sendMessage", None, None)
-    RedactToken(None).filter(other)
-    assert "XYZ_abc" not in other.getMessage()
+    assert "secret" not in formatter.format(record)
+    try:
+        raise ConnectionError(f"cannot reach https://api.telegram.org/file/bot{token}/photo.jpg")
+    except ConnectionError:
+        import sys
+
+        failing = logging.LogRecord("telegram", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    assert "secret" not in formatter.format(failing) and "Traceback" in formatter.format(failing)
+    unknown = logging.LogRecord("x", logging.INFO, __file__, 1, "url /bot987:XYZ_abc/sendMessage", None, None)
+    assert "XYZ_abc" not in RedactingFormatter("%(message)s", None).format(unknown)
