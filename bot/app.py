@@ -31,7 +31,7 @@ from bot.telegram import cards, onboarding, team  # noqa: F401  (handlers regist
 from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
-from bot.telegram.routes import router
+from bot.telegram.routes import Route, router
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ FLOW_BUTTONS = frozenset({"f", "rt"})
 async def _dispatch_callback(update: Update, context: BotContext) -> None:
     """Run the route the gate resolved and approved."""
     route = context.route
-    assert route is not None
+    if route is None or update.callback_query is None:
+        return  # the gate did not approve a route: fail closed
     if route.name not in FLOW_BUTTONS:
         # Leaving a half-filled form by tapping elsewhere ends it, so a later message
         # is not taken as the answer to a question the user no longer sees.
@@ -71,9 +72,11 @@ async def _dispatch_callback(update: Update, context: BotContext) -> None:
     await route.handler(update, context)
 
 
-def _command(route_handler: Any) -> Any:
+def _command(route: Route) -> Any:
     async def run(update: Update, context: BotContext) -> None:
-        await route_handler(update, context)
+        # Fail closed: only the route the gate approved for this very update runs.
+        if context.route is route:
+            await route.handler(update, context)
 
     return run
 
@@ -83,10 +86,10 @@ async def on_retry(update: Update, context: BotContext) -> None:
     """Replay the message that could not be saved while the database was busy."""
     query = update.callback_query
     assert query is not None
-    pending = context.bot_data.pending.pop(context.actor.user_id, None)
+    pending = context.bot_data.pending.pop(context.actor.user_id, [])
     await query.answer()
-    if isinstance(pending, Update):
-        await context.application.process_update(pending)
+    for earlier in pending:
+        await context.application.process_update(earlier)
 
 
 def build_application(wiring: Wiring) -> SalesApp:
@@ -124,13 +127,14 @@ def build_application(wiring: Wiring) -> SalesApp:
     application.bot_data.services = services
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, route in router.commands.items():
-        application.add_handler(CommandHandler(name, _command(route.handler)))
+        application.add_handler(CommandHandler(name, _command(route), filters=filters.UpdateType.MESSAGE))
     application.add_handler(CallbackQueryHandler(_dispatch_callback))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, onboarding.on_text))
-    application.add_handler(MessageHandler(filters.CONTACT, onboarding.on_contact))
+    new = filters.UpdateType.MESSAGE  # edits of old messages are not new input
+    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, onboarding.on_text))
+    application.add_handler(MessageHandler(new & filters.CONTACT, onboarding.on_contact))
     media = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
-    application.add_handler(MessageHandler(media, onboarding.on_media))
-    application.add_handler(MessageHandler(filters.ALL, onboarding.on_other))
+    application.add_handler(MessageHandler(new & media, onboarding.on_media))
+    application.add_handler(MessageHandler(new, onboarding.on_other))
     application.add_error_handler(on_error)
     return application
 

@@ -225,7 +225,7 @@ async def set_stage(
                 team_id=customer.team_id,
                 author_id=actor.user_id,
                 kind="system",
-                text=f"stage:{old}>{new.value}",
+                meta={"event": "stage", "old": old, "new": new.value},
                 created_at=now,
             )
         )

@@ -241,6 +241,15 @@ async def get_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
     return team
 
 
+@dataclass(frozen=True)
+class Reassigned:
+    """What a reassignment did."""
+
+    count: int
+    source: str
+    target: str
+
+
 async def reassign_customers(
     session: AsyncSession,
     actor: Actor,
@@ -249,18 +258,19 @@ async def reassign_customers(
     from_user: int,
     to_user: int,
     now: datetime,
-    note_text: str,
-) -> int:
+) -> Reassigned:
     """Move all of one member's customers and open tasks to another; notes stay."""
     if not can_manage_team(actor, team_id):
         raise NotAllowed()
     if from_user == to_user:
         raise InvalidInput("error.same_member")
-    members = {
-        m.user_id
-        for m in (
+    names = {
+        user.telegram_id: user.name
+        for user in (
             await session.exec(
-                select(Membership).where(
+                select(User)
+                .join(Membership, col(Membership.user_id) == col(User.telegram_id))
+                .where(
                     col(Membership.team_id) == team_id,
                     col(Membership.active),
                     col(Membership.user_id).in_([from_user, to_user]),
@@ -268,7 +278,7 @@ async def reassign_customers(
             )
         ).all()
     }
-    if to_user not in members:
+    if from_user not in names or to_user not in names:
         raise Stale()
     ids = list(
         (
@@ -279,8 +289,9 @@ async def reassign_customers(
             )
         ).all()
     )
+    result = Reassigned(len(ids), names[from_user], names[to_user])
     if not ids:
-        return 0
+        return result
     await session.exec(
         update(Customer)
         .where(col(Customer.team_id) == team_id, col(Customer.owner_id) == from_user)
@@ -295,19 +306,20 @@ async def reassign_customers(
         )
         .values(owner_id=to_user)
     )
+    meta = {"event": "reassign", "old": result.source, "new": result.target}
     session.add_all(
         Note(
             customer_id=cid,
             team_id=team_id,
             author_id=actor.user_id,
             kind="system",
-            text=note_text,
+            meta=meta,
             created_at=now,
         )
         for cid in ids
         if cid is not None
     )
-    return len(ids)
+    return result
 
 
 async def remove_member(

@@ -145,6 +145,9 @@ class Note(SQLModel, table=True):
     text: str = Field(default="", max_length=5000)
     file_id: str | None = Field(default=None, max_length=200)
     file_kind: str | None = Field(default=None, max_length=16)  # photo | voice | document
+    # Structured facts of system entries ({"event": "stage", "old": ..., "new": ...}),
+    # rendered in the reader's language.
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +16,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.domain.access import Actor
-from bot.domain.errors import Busy
+from bot.domain.errors import Busy, Stale
 from bot.i18n import Catalogue
 from bot.storage.db import SessionFactory, is_transient, transaction
 
@@ -30,6 +32,16 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """The real time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+_TAGS = re.compile(r"<[^>]+>")
+ALERT_MAX = 200
+
+
+def plain(text: str) -> str:
+    """An HTML text as a pop-up shows it: no tags, entities decoded, at most 200 characters."""
+    flat = html.unescape(_TAGS.sub("", text))
+    return flat if len(flat) <= ALERT_MAX else flat[: ALERT_MAX - 1] + "…"
 
 
 # Waits between attempts when the database is briefly locked or unreachable.
@@ -82,7 +94,7 @@ class AppData:
 
     services: Services | None = None
     # Inputs a user sent while the database was unavailable, by user id, for the Retry button.
-    pending: dict[int, Any] = field(default_factory=dict)
+    pending: dict[int, list[Any]] = field(default_factory=dict)
     # The one-time admin claim link printed at start-up on an empty database.
     claim_link: str | None = None
 
@@ -118,6 +130,30 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     def actor(self, value: Actor) -> None:
         self._actor = value
 
+    def arg_id(self, index: int, default: int | None = None, *, user: bool = False) -> int:
+        """Button argument `index` as a row id, offset or (user=True) Telegram user id.
+
+        Malformed, out-of-range or missing arguments read as a stale button.
+        """
+        from bot.telegram.routes import USER_ID_MAX, ident
+
+        if index >= len(self.route_args):
+            if default is None:
+                raise Stale()
+            return default
+        value = ident(self.route_args[index], USER_ID_MAX) if user else ident(self.route_args[index])
+        if value is None:
+            raise Stale()
+        return value
+
+    def arg(self, index: int, default: str | None = None) -> str:
+        """Button argument `index` as text; a missing one reads as stale unless defaulted."""
+        if index < len(self.route_args):
+            return self.route_args[index]
+        if default is None:
+            raise Stale()
+        return default
+
     @property
     def lang(self) -> str:
         """The actor's language."""
@@ -126,3 +162,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     def t(self, key: str, /, **params: Any) -> str:
         """A text in the actor's language."""
         return self.services.text(self.lang, key, **params)
+
+    def alert(self, key: str, /, **params: Any) -> str:
+        """A text for a button's pop-up answer: plain, at most 200 characters."""
+        return plain(self.t(key, **params))

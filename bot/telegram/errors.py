@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.domain.errors import Busy, SalesbotError
-from bot.telegram.context import BotContext
+from bot.telegram.context import BotContext, plain
 from bot.telegram.ui import button, keyboard
 
 log = logging.getLogger(__name__)
@@ -16,10 +16,14 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: BotContext) -> None:
     """Answer the user in their language; never let one update break the conversation."""
-    error = context.error
     if not isinstance(update, Update):
-        log.error("error outside an update", exc_info=error)
+        log.error("error outside an update", exc_info=context.error)
         return
+    await report(update, context, context.error)
+
+
+async def report(update: Update, context: BotContext, error: BaseException | None) -> None:
+    """Tell the user about an error in their language (and log the unexpected ones once)."""
     if isinstance(error, SalesbotError):
         text = context.t(error.key, **error.params)
         markup = None
@@ -44,17 +48,16 @@ def _keep_pending(update: Update, context: BotContext) -> None:
     # Button presses are not replayed (their query can be answered only once).
     user = update.effective_user
     if user is not None and update.message is not None:
-        context.bot_data.pending[user.id] = update
+        context.bot_data.pending.setdefault(user.id, []).append(update)
 
 
-async def _tell(update: Update, context: BotContext, text: str, markup: object) -> None:
-    from telegram import InlineKeyboardMarkup
-
-    reply_markup = markup if isinstance(markup, InlineKeyboardMarkup) else None
+async def _tell(
+    update: Update, context: BotContext, text: str, reply_markup: InlineKeyboardMarkup | None
+) -> None:
     try:
         if update.callback_query is not None:
             try:
-                await update.callback_query.answer(text[:200], show_alert=True)
+                await update.callback_query.answer(plain(text), show_alert=True)
                 if reply_markup is None:
                     return
             except BadRequest:

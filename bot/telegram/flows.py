@@ -18,8 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Message, Update
 from telegram.error import BadRequest
 
-from bot.domain.access import Perm
-from bot.domain.errors import InvalidInput, Stale
+from bot.domain.access import Perm, can_edit_customer
+from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
+from bot.services import customers as customer_service
 from bot.services import flows as flow_store
 from bot.storage.models import FlowState
 from bot.telegram.context import BotContext
@@ -140,6 +141,15 @@ async def prompt(update: Update, context: BotContext, flow: Flow, state: FlowSta
     return await reply(update, context, text, keyboard(rows))
 
 
+async def still_allowed(context: BotContext, state: FlowState) -> bool:
+    """Whether the customer a form is about is still the user's to edit."""
+    customer_id = state.data.get("customer_id")
+    if customer_id is None:
+        return True
+    found = await context.services.db(lambda s: customer_service.customer_ref(s, int(customer_id)))
+    return found is not None and can_edit_customer(context.actor, found)
+
+
 async def current(context: BotContext) -> FlowState | None:
     """The user's active flow state, if any."""
     user_id = context.actor.user_id
@@ -166,6 +176,9 @@ async def feed(update: Update, context: BotContext, state: FlowState, given: Inp
         await reply(update, context, _explain(context, error, given))
         await prompt(update, context, flow, state)
         return
+    except (NotAllowed, NotFound, Stale):
+        await _abandon(update, context)
+        return
     data = dict(state.data)
     data[step.key] = value
     await _advance(update, context, flow, step, data)
@@ -173,10 +186,21 @@ async def feed(update: Update, context: BotContext, state: FlowState, given: Inp
 
 async def _advance(update: Update, context: BotContext, flow: Flow, step: Step, data: dict[str, Any]) -> None:
     following = flow.after(step.key)
-    if following is None:
-        await flow.finish(update, context, data)
-    else:
+    if following is not None:
         await _goto(update, context, flow, following, data)
+        return
+    try:
+        await flow.finish(update, context, data)
+    except (NotAllowed, NotFound, Stale):
+        # The customer was handed to someone else (or removed) while the form was open:
+        # end the form instead of refusing every later message.
+        await _abandon(update, context)
+
+
+async def _abandon(update: Update, context: BotContext) -> None:
+    user_id = context.actor.user_id
+    await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+    await reply(update, context, context.t("flow.gone"))
 
 
 def _explain(context: BotContext, error: InvalidInput, given: Input) -> str:
@@ -206,11 +230,11 @@ async def on_flow_button(update: Update, context: BotContext) -> None:
     args = context.route_args
     state = await current(context)
     if state is None or len(args) < 2 or args[0] != state.nonce:
-        await query.answer(context.t("error.stale"), show_alert=True)
+        await query.answer(context.alert("error.stale"), show_alert=True)
         return
     flow = FLOWS.get(state.flow)
     if flow is None:
-        await query.answer(context.t("error.stale"), show_alert=True)
+        await query.answer(context.alert("error.stale"), show_alert=True)
         return
     await query.answer()
     action = args[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Update
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
@@ -20,16 +20,32 @@ from bot.i18n import pick_language
 from bot.services import customers as customer_service
 from bot.services import team as team_service
 from bot.telegram.context import BotContext
-from bot.telegram.routes import Target, parse, router
+from bot.telegram.errors import report
+from bot.telegram.routes import Target, ident, parse, router
 
 log = logging.getLogger(__name__)
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    """Resolve who is asking and refuse anything they may not do, before any handler."""
+    """Resolve who is asking and refuse anything they may not do, before any handler.
+
+    It fails closed: if deciding fails for any reason, the user is told and nothing
+    after the gate runs.
+    """
+    try:
+        await _admit(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except Exception as error:
+        await report(update, context, error)
+        raise ApplicationHandlerStop from error
+
+
+async def _admit(update: Update, context: BotContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or user.is_bot:
+    if user is None or user.is_bot or update.edited_message is not None:
+        # Edits of old messages are not new input; bots and channels are not users.
         raise ApplicationHandlerStop
     if chat is not None and chat.type != ChatType.PRIVATE:
         # The bot talks to people privately; group digests are sent, never read.
@@ -49,21 +65,38 @@ async def gate(update: Update, context: BotContext) -> None:
         )
 
     context.actor = await services.db(identify)
-    query = update.callback_query
-    if query is not None:
+    if update.callback_query is not None:
         await _check_callback(update, context)
         return
-    message = update.effective_message
-    if message is not None and message.text and message.text.startswith("/"):
-        name = message.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
-        route = router.commands.get(name)
-        if route is None:
-            await message.reply_text(context.t("error.unknown_command"))
-            raise ApplicationHandlerStop
-        if not allows(context.actor, route.perm):
-            await message.reply_text(context.t(_refusal_key(context.actor)))
-            raise ApplicationHandlerStop
-        context.route = route
+    message = update.message
+    command = _command_name(update, context)
+    if message is None or command is None:
+        return
+    route = router.commands.get(command)
+    if route is None:
+        await message.reply_text(context.t("error.unknown_command"))
+        raise ApplicationHandlerStop
+    if not allows(context.actor, route.perm):
+        await message.reply_text(context.t(_refusal_key(context.actor)))
+        raise ApplicationHandlerStop
+    context.route = route
+
+
+def _command_name(update: Update, context: BotContext) -> str | None:
+    """The /command a message starts with, as Telegram marks it; None for other text.
+
+    A command addressed to another bot (/help@otherbot) stops here without a reply.
+    """
+    message = update.message
+    if message is None or not message.text or not message.entities:
+        return None
+    first = message.entities[0]
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    name, _, addressee = message.text[1 : first.length].partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        raise ApplicationHandlerStop
+    return name.lower()
 
 
 def _refusal_key(actor: Actor) -> str:
@@ -80,15 +113,15 @@ async def _check_callback(update: Update, context: BotContext) -> None:
         allowed = await _object_allowed(context, route.target, args, edit=route.edit)
     if not allowed or route is None:
         log.info("refused callback %r from %s", query.data, context.actor.user_id)
-        await query.answer(context.t("error.stale"), show_alert=True)
+        await query.answer(context.alert("error.stale"), show_alert=True)
         raise ApplicationHandlerStop
     context.route, context.route_args = route, args
 
 
 async def _object_allowed(context: BotContext, target: Target, args: list[str], *, edit: bool) -> bool:
-    if not args or not args[0].isdigit():
+    object_id = ident(args[0]) if args else None
+    if object_id is None:
         return False
-    object_id = int(args[0])
     actor = context.actor
     if target is Target.TEAM:
         return can_manage_team(actor, object_id)

@@ -13,6 +13,7 @@ from bot.domain.access import Actor, Perm, Role
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES
 from bot.services import customers as svc
+from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.services.vcard import parse_vcards
 from bot.storage.models import Customer, Note, Team, User
@@ -143,6 +144,9 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     if payload:
         await reply(update, context, context.t("error.invite_used"))
     state = await flows.current(context) if context.actor.is_staff else None
+    if state is not None and not await flows.still_allowed(context, state):
+        await context.services.db(lambda s: flow_store.clear_flow(s, context.actor.user_id))
+        state = None
     if state is not None and state.flow in flows.FLOWS:
         await reply(update, context, context.t("flow.resume"))
         await flows.prompt(update, context, flows.FLOWS[state.flow], state)
@@ -191,7 +195,7 @@ async def _customer_optin(update: Update, context: BotContext, code: str) -> Non
                 customer_id=customer.id,
                 team_id=customer.team_id,
                 kind="system",
-                text="optin:in",
+                meta={"event": "optin"},
                 created_at=now,
             )
         )
@@ -237,7 +241,7 @@ async def cmd_stop(update: Update, context: BotContext) -> None:
                     customer_id=customer.id,
                     team_id=customer.team_id,
                     kind="system",
-                    text="optin:out",
+                    meta={"event": "optout"},
                     created_at=now,
                 )
             )
@@ -275,7 +279,7 @@ async def on_language(update: Update, context: BotContext) -> None:
     args = context.route_args
     if not args or args[0] not in LANGUAGES:
         if update.callback_query:
-            await update.callback_query.answer(context.t("error.stale"), show_alert=True)
+            await update.callback_query.answer(context.alert("error.stale"), show_alert=True)
         return
     user_id, lang = context.actor.user_id, args[0]
     await context.services.db(lambda s: team_service.set_language(s, user_id=user_id, language=lang))

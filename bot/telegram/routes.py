@@ -83,6 +83,18 @@ def data(prefix: str, *args: object) -> str:
     return encoded
 
 
+ROW_ID_MAX = 2**31 - 1  # our tables' integer keys (and offsets into them)
+USER_ID_MAX = 2**63 - 1  # Telegram user ids are stored as BIGINT
+
+
+def ident(raw: str, limit: int = ROW_ID_MAX) -> int | None:
+    """An id or offset from button data: ASCII digits up to `limit`, else None."""
+    if not raw or len(raw) > 19 or not all("0" <= ch <= "9" for ch in raw):
+        return None
+    value = int(raw)
+    return value if value <= limit else None
+
+
 def parse(raw: str) -> tuple[str, list[str]]:
     """Split callback data into its prefix and arguments."""
     prefix, *args = raw.split(":")

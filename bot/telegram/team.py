@@ -13,18 +13,12 @@ from bot.domain.errors import InvalidInput
 from bot.services import export as export_service
 from bot.services import flows as flow_store
 from bot.services import team as svc
-from bot.storage.models import Team, User
+from bot.storage.models import Team
 from bot.telegram import flows
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
-
-
-def _arg_int(context: BotContext, index: int) -> int | None:
-    args = context.route_args
-    return int(args[index]) if len(args) > index and args[index].isdigit() else None
-
 
 # ---------------------------------------------------------------- a team
 
@@ -75,14 +69,12 @@ async def cmd_team(update: Update, context: BotContext) -> None:
 async def on_team(update: Update, context: BotContext) -> None:
     """Open a team."""
     await answer_query(update)
-    team_id = _arg_int(context, 0)
-    assert team_id is not None  # the gate checked the team id
+    team_id = context.arg_id(0)
     await show_team(update, context, team_id, edit=True)
 
 
 async def _invite(update: Update, context: BotContext, kind: str) -> None:
-    team_id = _arg_int(context, 0)
-    assert team_id is not None
+    team_id = context.arg_id(0)
     actor, services = context.actor, context.services
     ttl = timedelta(hours=services.settings.invite_ttl_hours)
     code = await services.db(
@@ -117,9 +109,7 @@ async def on_invite_lead(update: Update, context: BotContext) -> None:
 async def on_member(update: Update, context: BotContext) -> None:
     """One member: reassign their customers, or remove them from the team."""
     await answer_query(update)
-    team_id, user_id = _arg_int(context, 0), _arg_int(context, 1)
-    if team_id is None or user_id is None:
-        return
+    team_id, user_id = context.arg_id(0), context.arg_id(1, user=True)
     actor = context.actor
     members = await context.services.db(lambda s: svc.team_members(s, actor, team_id=team_id))
     member = next((m for m in members if m.user_id == user_id), None)
@@ -149,9 +139,8 @@ async def on_member(update: Update, context: BotContext) -> None:
 async def on_reassign(update: Update, context: BotContext) -> None:
     """Pick who takes over a member's customers (then confirm)."""
     await answer_query(update)
-    team_id, from_user, to_user = _arg_int(context, 0), _arg_int(context, 1), _arg_int(context, 2)
-    if team_id is None or from_user is None:
-        return
+    team_id, from_user = context.arg_id(0), context.arg_id(1, user=True)
+    to_user = context.arg_id(2, user=True) if len(context.route_args) > 2 else None
     actor = context.actor
     members = await context.services.db(lambda s: svc.team_members(s, actor, team_id=team_id))
     names = {m.user_id: m.name for m in members}
@@ -193,34 +182,20 @@ async def on_reassign(update: Update, context: BotContext) -> None:
 @router.callback("ty", Perm.REASSIGN, Target.TEAM)
 async def on_reassign_confirmed(update: Update, context: BotContext) -> None:
     """Move every customer and open task in one step; the history stays with the cards."""
-    team_id, from_user, to_user = _arg_int(context, 0), _arg_int(context, 1), _arg_int(context, 2)
-    if team_id is None or from_user is None or to_user is None:
-        await answer_query(update, context.t("error.stale"))
-        return
+    team_id, from_user = context.arg_id(0), context.arg_id(1, user=True)
+    to_user = context.arg_id(2, user=True)
     actor, services = context.actor, context.services
 
-    async def move(session: AsyncSession) -> tuple[int, str, str]:
-        source, target = await session.get(User, from_user), await session.get(User, to_user)
-        names = (source.name if source else "?", target.name if target else "?")
-        # Stored language-neutral; the timeline renders it in the reader's language.
-        note = f"reassign:{names[0]}>{names[1]}"
-        moved = await svc.reassign_customers(
-            session,
-            actor,
-            team_id=team_id,
-            from_user=from_user,
-            to_user=to_user,
-            now=services.now(),
-            note_text=note,
+    result = await services.db(
+        lambda s: svc.reassign_customers(
+            s, actor, team_id=team_id, from_user=from_user, to_user=to_user, now=services.now()
         )
-        return moved, *names
-
-    moved, source, target = await services.db(move)
+    )
     await answer_query(update)
     await reply(
         update,
         context,
-        context.t("team.reassigned", count=moved, source=source, target=target),
+        context.t("team.reassigned", count=result.count, source=result.source, target=result.target),
         keyboard(
             [
                 [button(context.t("btn.remove_member"), "tk", team_id, from_user)],
@@ -234,10 +209,7 @@ async def on_reassign_confirmed(update: Update, context: BotContext) -> None:
 @router.callback("tk", Perm.LEAD, Target.TEAM)
 async def on_remove_member(update: Update, context: BotContext) -> None:
     """Take a member out of the team once their customers have a new owner."""
-    team_id, user_id = _arg_int(context, 0), _arg_int(context, 1)
-    if team_id is None or user_id is None:
-        await answer_query(update, context.t("error.stale"))
-        return
+    team_id, user_id = context.arg_id(0), context.arg_id(1, user=True)
     actor, services = context.actor, context.services
     await services.db(
         lambda s: svc.remove_member(s, actor, team_id=team_id, user_id=user_id, now=services.now())
@@ -259,16 +231,16 @@ async def cmd_export(update: Update, context: BotContext) -> None:
 @router.callback("tx", Perm.EXPORT, Target.TEAM)
 async def on_export(update: Update, context: BotContext) -> None:
     """Export a team as XLSX or CSV."""
-    await answer_query(update, context.t("export.working"))
+    await answer_query(update, context.alert("export.working"))
     args = context.route_args
     fmt = args[1] if len(args) > 1 and args[1] in ("csv", "xlsx") else "xlsx"
-    await _send_export(update, context, _arg_int(context, 0), fmt)
+    await _send_export(update, context, context.arg_id(0), fmt)
 
 
 @router.callback("ax", Perm.ADMIN)
 async def on_export_all(update: Update, context: BotContext) -> None:
     """An admin exports every team."""
-    await answer_query(update, context.t("export.working"))
+    await answer_query(update, context.alert("export.working"))
     await _send_export(update, context, None, "xlsx")
 
 

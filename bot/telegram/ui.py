@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -44,13 +45,33 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def visible_length(text: str) -> int:
+    """Length of an HTML message as Telegram counts it: UTF-16 units of the text shown."""
+    shown = html.unescape(_TAGS.sub("", text))
+    return len(shown.encode("utf-16-le")) // 2
+
+
+def fits(text: str) -> bool:
+    """Whether an HTML message is within Telegram's 4096-character limit."""
+    return visible_length(text) <= MESSAGE_LIMIT
+
+
 def fit(text: str) -> str:
-    """Keep a rendered HTML message within Telegram's limit without breaking tags."""
-    if len(text) <= MESSAGE_LIMIT:
+    """Keep a rendered HTML message within Telegram's limit, whatever its content.
+
+    Lists budget their entries so this rarely triggers; when it does, the message is
+    sent as plain text cut at a line break, which can never break a tag or an entity.
+    """
+    if fits(text):
         return text
-    # Cut at a line break and drop the formatting of the cut-off tail.
-    cut = text[: MESSAGE_LIMIT - 20].rsplit("\n", 1)[0]
-    return cut + "\n…"
+    shown = html.unescape(_TAGS.sub("", text))
+    budget = MESSAGE_LIMIT - 10
+    cut = shown.encode("utf-16-le")[: budget * 2].decode("utf-16-le", errors="ignore")
+    cut = cut.rsplit("\n", 1)[0] if "\n" in cut[-500:] else cut
+    return html.escape(cut, quote=False) + "\n…"
 
 
 async def reply(

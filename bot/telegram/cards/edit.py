@@ -107,7 +107,7 @@ async def on_edit_section(update: Update, context: BotContext) -> None:
     """Pick which field of a section to edit."""
     await answer_query(update)
     args = context.route_args
-    cid = int(args[0])
+    cid = context.arg_id(0)
     try:
         sect = Section(args[1] if len(args) > 1 else "basic")
     except ValueError:
@@ -132,7 +132,7 @@ async def on_edit_field(update: Update, context: BotContext) -> None:
     if len(args) < 2 or args[1] not in card.FIELDS_BY_KEY:
         await reply(update, context, context.t("error.stale"))
         return
-    cid, spec = int(args[0]), card.FIELDS_BY_KEY[args[1]]
+    cid, spec = context.arg_id(0), card.FIELDS_BY_KEY[args[1]]
     actor = context.actor
     customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
     current = field_value(context, customer, spec)
@@ -215,7 +215,7 @@ flows.register(
 async def on_stage_menu(update: Update, context: BotContext) -> None:
     """Offer the stages."""
     await answer_query(update)
-    cid = int(context.route_args[0])
+    cid = context.arg_id(0)
     stages = [button(stage_label(context, s.value), "ss", cid, s.value) for s in Stage]
     rows = [*chunk(stages, 3), [button(context.t("btn.back"), "cv", cid, "basic")]]
     await reply(update, context, context.t("stage.pick"), keyboard(rows), edit=True)
@@ -226,12 +226,12 @@ async def on_set_stage(update: Update, context: BotContext) -> None:
     """Move the customer to the chosen stage."""
     args = context.route_args
     if len(args) < 2:
-        await answer_query(update, context.t("error.stale"))
+        await answer_query(update, context.alert("error.stale"))
         return
     actor, now = context.actor, context.services.now()
-    cid = int(args[0])
+    cid = context.arg_id(0)
     await context.services.db(lambda s: svc.set_stage(s, actor, cid, stage=args[1], now=now))
-    await answer_query(update, context.t("card.saved_short"))
+    await answer_query(update, context.alert("card.saved_short"))
     await show_card(update, context, cid, edit=True)
 
 
@@ -239,7 +239,7 @@ async def on_set_stage(update: Update, context: BotContext) -> None:
 async def on_grade_menu(update: Update, context: BotContext) -> None:
     """Offer A, B, C or automatic grading."""
     await answer_query(update)
-    cid = int(context.route_args[0])
+    cid = context.arg_id(0)
     grades = [button(g, "sg", cid, g) for g in card.GRADES]
     grades.append(button(context.t("btn.grade_auto"), "sg", cid, "auto"))
     rows = [grades, [button(context.t("btn.back"), "cv", cid, "basic")]]
@@ -251,10 +251,10 @@ async def on_set_grade(update: Update, context: BotContext) -> None:
     """Set the grade by hand (or back to automatic)."""
     args = context.route_args
     if len(args) < 2:
-        await answer_query(update, context.t("error.stale"))
+        await answer_query(update, context.alert("error.stale"))
         return
     actor, now = context.actor, context.services.now()
-    cid, grade = int(args[0]), (None if args[1] == "auto" else args[1])
+    cid, grade = context.arg_id(0), (None if args[1] == "auto" else args[1])
     await context.services.db(lambda s: svc.set_grade(s, actor, cid, grade=grade, now=now))
-    await answer_query(update, context.t("card.saved_short"))
+    await answer_query(update, context.alert("card.saved_short"))
     await show_card(update, context, cid, edit=True)

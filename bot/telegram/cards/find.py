@@ -117,7 +117,7 @@ async def on_find(update: Update, context: BotContext) -> None:
 async def on_my_customers(update: Update, context: BotContext) -> None:
     """List the customers the actor sees, most recently updated first."""
     await answer_query(update)
-    offset = int(context.route_args[0]) if context.route_args and context.route_args[0].isdigit() else 0
+    offset = context.arg_id(0, default=0)
     await search_and_show(update, context, svc.Filters(), offset, edit=True)
 
 
@@ -149,8 +149,8 @@ async def on_filter(update: Update, context: BotContext) -> None:
         filters = svc.Filters(stage=value)
     elif kind == "g" and value in card.GRADES:
         filters = svc.Filters(grade=value)
-    elif kind == "i" and value is not None and value.isdigit() and 1 <= int(value) <= 365:
-        filters = svc.Filters(idle_days=int(value))
+    elif kind == "i" and 1 <= context.arg_id(1) <= 365:
+        filters = svc.Filters(idle_days=context.arg_id(1))
     else:
         await reply(update, context, context.t("error.stale"))
         return
@@ -162,11 +162,11 @@ async def on_search_page(update: Update, context: BotContext) -> None:
     """Another page of the last search."""
     filters = _filters_from(context)
     args = context.route_args
-    if filters is None or not args or not args[0].isdigit():
-        await answer_query(update, context.t("error.search_again"))
+    if filters is None or not args:
+        await answer_query(update, context.alert("error.search_again"))
         return
     await answer_query(update)
-    await search_and_show(update, context, filters, int(args[0]), edit=True)
+    await search_and_show(update, context, filters, context.arg_id(0), edit=True)
 
 
 async def _check_find(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> str:

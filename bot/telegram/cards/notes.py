@@ -18,7 +18,7 @@ from bot.telegram.cards.view import leave_to_card, stage_label
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
-from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply, shorten
+from bot.telegram.ui import Button, answer_query, button, chunk, fits, keyboard, reply, shorten
 
 TIMELINE_PAGE = 5
 
@@ -30,7 +30,7 @@ TIMELINE_PAGE = 5
 async def on_note(update: Update, context: BotContext) -> None:
     """Ask for a note: text, photo, voice note or file."""
     await answer_query(update)
-    await start_note(update, context, int(context.route_args[0]))
+    await start_note(update, context, context.arg_id(0))
 
 
 async def start_note(update: Update, context: BotContext, cid: int) -> None:
@@ -115,11 +115,11 @@ flows.register(
 async def on_note_kind(update: Update, context: BotContext) -> None:
     """Tag the note just written as a call, visit or message."""
     args = context.route_args
-    if len(args) < 3 or not args[1].isdigit():
-        await answer_query(update, context.t("error.stale"))
+    if len(args) < 3:
+        await answer_query(update, context.alert("error.stale"))
         return
     actor, now = context.actor, context.services.now()
-    cid, note_id, kind = int(args[0]), int(args[1]), args[2]
+    cid, note_id, kind = context.arg_id(0), context.arg_id(1), args[2]
 
     async def tag(session: AsyncSession) -> Note:
         note = await svc.set_note_kind(session, actor, note_id, kind=kind, now=now)
@@ -128,7 +128,7 @@ async def on_note_kind(update: Update, context: BotContext) -> None:
         return note
 
     await context.services.db(tag)
-    await answer_query(update, context.t("note.kind_set", kind=context.t(f"note_kind.{kind}")))
+    await answer_query(update, context.alert("note.kind_set", kind=context.t(f"note_kind.{kind}")))
     rows = [
         [
             button(context.t("btn.note_more"), "cn", cid),
@@ -148,9 +148,8 @@ async def on_note_kind(update: Update, context: BotContext) -> None:
 async def on_timeline(update: Update, context: BotContext) -> None:
     """A page of the customer's timeline, newest first."""
     await answer_query(update)
-    args = context.route_args
-    cid = int(args[0])
-    offset = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+    cid = context.arg_id(0)
+    offset = context.arg_id(1, default=0)
     actor = context.actor
 
     async def load(session: AsyncSession) -> tuple[Customer, svc.Page, dict[int, str]]:
@@ -170,27 +169,35 @@ async def on_timeline(update: Update, context: BotContext) -> None:
             "when": _local(note.created_at, tz),
             "kind": context.t(f"note_kind.{note.kind}"),
             "author": authors.get(note.author_id or 0, ""),
-            "text": _note_text(context, note),
+            "text": note_text(context, note),
             "file": note.file_kind,
         }
         for note in page.items
     ]
-    text = context.t(
-        "timeline.view",
-        name=customer.name,
-        entries=entries,
-        total=page.total,
-        first=offset + 1,
-        last=offset + len(page.items),
-    )
+    # Show as many entries as fit in one message; the next page starts after them.
+    shown = len(entries)
+    while True:
+        text = context.t(
+            "timeline.view",
+            name=customer.name,
+            entries=entries[:shown],
+            total=page.total,
+            first=offset + 1,
+            last=offset + shown,
+        )
+        if fits(text) or shown == 1:
+            break
+        shown -= 1
+    notes_shown = page.items[:shown]
+    next_offset = offset + shown
     rows: list[list[Button]] = []
-    files = [button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in page.items if n.file_id]
+    files = [button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in notes_shown if n.file_id]
     rows += chunk(files, 3)
     nav: list[Button] = []
     if page.has_prev:
         nav.append(button(context.t("btn.prev"), "cl", cid, max(0, offset - TIMELINE_PAGE)))
-    if page.has_next:
-        nav.append(button(context.t("btn.next"), "cl", cid, offset + TIMELINE_PAGE))
+    if next_offset < page.total:
+        nav.append(button(context.t("btn.next"), "cl", cid, next_offset))
     rows += [
         nav,
         [
@@ -201,16 +208,15 @@ async def on_timeline(update: Update, context: BotContext) -> None:
     await reply(update, context, text, keyboard(rows), edit=True)
 
 
-def _note_text(context: BotContext, note: Note) -> str:
-    """Notes as written; system notes (`what:old>new`) in the reader's language."""
-    if note.kind == "system" and ":" in note.text:
-        what, _, rest = note.text.partition(":")
-        old, _, new = rest.partition(">")
-        if what == "stage":
-            old, new = stage_label(context, old), stage_label(context, new)
-        key = f"timeline.system.{what}"
+def note_text(context: BotContext, note: Note) -> str:
+    """A timeline entry's text; system entries are rendered from their facts in the reader's language."""
+    if note.kind == "system" and note.meta.get("event"):
+        facts = {k: str(v) for k, v in note.meta.items() if k != "event"}
+        if note.meta["event"] == "stage":
+            facts = {k: stage_label(context, v) for k, v in facts.items()}
+        key = f"timeline.system.{note.meta['event']}"
         if context.services.catalogue.has(key):
-            return context.t(key, old=old, new=new)
+            return context.t(key, **facts)
     return shorten(note.text, 600)
 
 
@@ -224,13 +230,13 @@ def _local(moment: Any, tz: str) -> str:
 async def on_note_file(update: Update, context: BotContext) -> None:
     """Send a note's photo, voice note or file again."""
     args = context.route_args
-    if len(args) < 2 or not args[1].isdigit():
-        await answer_query(update, context.t("error.stale"))
+    if len(args) < 2:
+        await answer_query(update, context.alert("error.stale"))
         return
-    cid, note_id = int(args[0]), int(args[1])
+    cid, note_id = context.arg_id(0), context.arg_id(1)
     note = await context.services.db(lambda s: s.get(Note, note_id))
     if note is None or note.customer_id != cid or not note.file_id:
-        await answer_query(update, context.t("error.stale"))
+        await answer_query(update, context.alert("error.stale"))
         return
     await answer_query(update)
     chat_id = update.effective_chat.id if update.effective_chat else context.actor.user_id

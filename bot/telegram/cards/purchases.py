@@ -29,7 +29,7 @@ from bot.telegram.ui import answer_query
 async def on_purchase(update: Update, context: BotContext) -> None:
     """Record a purchase: amount, items, date."""
     await answer_query(update)
-    cid = int(context.route_args[0])
+    cid = context.arg_id(0)
     actor = context.actor
     customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
     await flows.start(update, context, "purchase", {"customer_id": cid, "name": customer.name})

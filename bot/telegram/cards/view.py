@@ -154,7 +154,7 @@ async def on_view(update: Update, context: BotContext) -> None:
     """Open a card at a section."""
     await answer_query(update)
     args = context.route_args
-    await show_card(update, context, int(args[0]), args[1] if len(args) > 1 else "basic", edit=True)
+    await show_card(update, context, context.arg_id(0), args[1] if len(args) > 1 else "basic", edit=True)
 
 
 # ---------------------------------------------------------------- opt-in link
@@ -164,7 +164,7 @@ async def on_view(update: Update, context: BotContext) -> None:
 async def on_optin_link(update: Update, context: BotContext) -> None:
     """Show the personal link the rep sends the customer to receive care messages."""
     await answer_query(update)
-    cid = int(context.route_args[0])
+    cid = context.arg_id(0)
     actor = context.actor
     customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
     link = context.services.deep_link(f"c_{customer.optin_code}")
