@@ -4,8 +4,9 @@ and the real bot running against the local Bot API stand-in."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,14 @@ class FakeClock:
     def advance(self, **delta: float) -> None:
         """Move time forward."""
         self.current += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which the bot logged an unexpected error (a crash the user saw)."""
+    yield
+    crashes = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("bot")]
+    assert not crashes, [r.getMessage() for r in crashes]
 
 
 @pytest.fixture(scope="session")

@@ -91,8 +91,13 @@ async def create_customer(
     *,
     values: dict[str, str],
     now: datetime,
+    lenient: bool = False,
 ) -> Customer:
-    """A new card owned by the actor, from raw values typed or shared (name required)."""
+    """A new card owned by the actor, from raw values typed or shared (name required).
+
+    With lenient=True (imported contacts), an unreadable optional field is left out
+    instead of refusing the whole contact.
+    """
     team_id = _require_team(actor)
     customer = Customer(
         team_id=team_id,
@@ -104,7 +109,11 @@ async def create_customer(
     )
     for key, raw in values.items():
         if key != "name" and raw:
-            apply_field(customer, card.field(key), raw, today=now.date())
+            try:
+                apply_field(customer, card.field(key), raw, today=now.date())
+            except InvalidInput:
+                if not lenient:
+                    raise
     reindex(customer)
     session.add(customer)
     await session.flush()
@@ -290,7 +299,8 @@ async def set_note_kind(
     if kind not in CONTACT_KINDS:
         raise InvalidInput("error.unknown_choice")
     note = await session.get(Note, note_id)
-    if note is None:
+    if note is None or note.author_id != actor.user_id or note.kind not in ("note", *CONTACT_KINDS):
+        # Only the author re-tags their own plain notes; purchases and system entries stay.
         raise NotFound()
     customer = await get_customer(session, actor, note.customer_id, edit=True)
     note.kind = kind
@@ -314,9 +324,12 @@ def parse_amount(raw: str) -> Decimal:
         amount = Decimal(text.strip()) * multiplier
     except InvalidOperation:
         raise InvalidInput("error.amount") from None
-    if not amount.is_finite() or amount <= 0 or amount >= Decimal("1e12"):
+    if not amount.is_finite() or amount >= Decimal("1e12"):
         raise InvalidInput("error.amount")
-    return amount.quantize(Decimal("0.01"))
+    amount = amount.quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise InvalidInput("error.amount")
+    return amount
 
 
 async def add_purchase(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -134,8 +135,17 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
     return buffer.getvalue()
 
 
+_PHONE = re.compile(r"\+\d[\d ]*")
+
+
 def _safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas typed into text fields (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit():
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas typed into text fields (CSV injection).
+
+    Phone numbers in international form (`+86 138 …`) are the one thing that may
+    start with a sign and stay as they are.
+    """
+    if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return value
+    if _PHONE.fullmatch(value):
+        return value
+    return "'" + value

@@ -7,6 +7,9 @@ import logging
 import vobject
 
 log = logging.getLogger(__name__)
+# vobject logs every unreadable line at ERROR, user content included; we report instead.
+logging.getLogger("vobject").setLevel(logging.CRITICAL)
+logging.getLogger("vobject.base").setLevel(logging.CRITICAL)
 
 MAX_CONTACTS = 500
 
@@ -30,6 +33,10 @@ def parse_vcards(content: bytes) -> list[dict[str, str]]:
     return contacts
 
 
+def _cjk(text: str) -> bool:
+    return all("\u3400" <= ch <= "\u9fff" or ch.isspace() for ch in text)
+
+
 def _first(item: object, name: str) -> str:
     child = getattr(item, name, None)
     value = getattr(child, "value", None)
@@ -41,7 +48,10 @@ def _contact(item: object) -> dict[str, str]:
     if not name:
         n = getattr(getattr(item, "n", None), "value", None)
         if n is not None:
-            name = " ".join(p for p in (n.family, n.given) if isinstance(p, str) and p).strip()
+            parts = [p for p in (n.family, n.given) if isinstance(p, str) and p]
+            # Chinese names run together (张伟); Latin ones are "Family Given" in N.
+            joiner = "" if all(_cjk(part) for part in parts) else " "
+            name = joiner.join(parts).strip()
     values = {"name": name}
     if phone := _first(item, "tel"):
         values["phone"] = phone

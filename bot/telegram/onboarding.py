@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
-from bot.domain.access import Actor, Perm, Role
+from bot.domain.access import Actor, Perm, Role, can_view_customer
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES
 from bot.services import customers as svc
@@ -446,6 +446,8 @@ async def _create_contacts(update: Update, context: BotContext, contacts: list[d
     team_id = actor.team_id
     assert team_id is not None
 
+    hidden = context.t("import.someone_elses")
+
     async def create(session: AsyncSession) -> tuple[list[Customer], list[str], list[str]]:
         created: list[Customer] = []
         duplicates: list[str] = []
@@ -458,9 +460,13 @@ async def _create_contacts(update: Update, context: BotContext, contacts: list[d
                         session, team_id=team_id, digits=probe.phone_digits or ""
                     )
                     if existing is not None:
-                        duplicates.append(existing.name)
+                        # Another rep's customer is not named to this rep.
+                        visible = can_view_customer(actor, svc.ref(existing))
+                        duplicates.append(existing.name if visible else hidden)
                         continue
-                created.append(await svc.create_customer(session, actor, values=values, now=now))
+                created.append(
+                    await svc.create_customer(session, actor, values=values, now=now, lenient=True)
+                )
             except InvalidInput:
                 rejected.append(values.get("name") or "?")
         return created, duplicates, rejected

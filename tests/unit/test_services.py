@@ -44,7 +44,7 @@ def test_vcards_of_each_version_and_gbk() -> None:
         "EMAIL:anna@example.de\r\nEND:VCARD\r\n"
     )
     contacts = parse_vcards(text.encode("gb18030"))
-    assert contacts[0] == {"name": "王 芳", "phone": "13911112222"}
+    assert contacts[0] == {"name": "王芳", "phone": "13911112222"}
     assert contacts[1]["company"] == "Müller Bau" and contacts[1]["title"] == "CEO"
     assert parse_vcards(b"\x00\x01 not a card") == []
 

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.domain import card
-from bot.domain.access import Perm
+from bot.domain.access import Perm, can_view_customer
 from bot.domain.card import Kind, Section, Stage
 from bot.domain.errors import InvalidInput
 from bot.services import customers as svc
@@ -53,7 +53,9 @@ async def _check_new(context: BotContext, data: dict[str, Any], step: Step, give
         digits = probe.phone_digits or ""
         same = await context.services.db(lambda s: svc.find_by_phone(s, team_id=team_id, digits=digits))
         if same is not None:
-            raise InvalidInput("error.phone_exists", name=same.name)
+            if can_view_customer(context.actor, svc.ref(same)):
+                raise InvalidInput("error.phone_exists", name=same.name)
+            raise InvalidInput("error.phone_exists_other")
     return value
 
 
