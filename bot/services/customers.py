@@ -11,14 +11,14 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import card
+from bot.domain import card, grading
 from bot.domain.access import Actor, CustomerRef, Role, can_edit_customer, can_view_customer
 from bot.domain.card import FieldSpec, Kind, Stage
 from bot.domain.dates import DateParseError, parse_date
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.search import normalise, search_text
 from bot.services.team import new_code
-from bot.storage.models import Customer, Note, Purchase
+from bot.storage.models import Customer, Note, Purchase, Team
 
 # Kinds of note a rep can tag an entry with; these count as being in touch.
 CONTACT_KINDS = ("call", "visit", "message")
@@ -241,6 +241,38 @@ async def set_stage(
     return customer, old
 
 
+async def recompute_grades(session: AsyncSession, team_id: int) -> None:
+    """Re-grade the team's customers whose grade is not set by hand, from their revenue."""
+    team = await session.get(Team, team_id)
+    cutoffs = grading.cutoffs_from(team.settings if team else {})
+    totals = [
+        (customer_id, Decimal(total))
+        for customer_id, total in (
+            await session.exec(
+                select(Purchase.customer_id, func.sum(Purchase.amount))
+                .where(col(Purchase.team_id) == team_id)
+                .group_by(col(Purchase.customer_id))
+            )
+        ).all()
+    ]
+    grades = grading.grades_by_revenue(totals, cutoffs)
+    automatic = (
+        await session.exec(
+            select(Customer).where(
+                col(Customer.team_id) == team_id,
+                col(Customer.grade_manual).is_(False),
+                col(Customer.archived_at).is_(None),
+                or_(col(Customer.grade).is_not(None), col(Customer.id).in_(list(grades))),
+            )
+        )
+    ).all()
+    for customer in automatic:
+        grade = grades.get(customer.id or 0)
+        if customer.grade != grade:
+            customer.grade = grade
+            session.add(customer)
+
+
 async def set_grade(
     session: AsyncSession, actor: Actor, customer_id: int, *, grade: str | None, now: datetime
 ) -> Customer:
@@ -250,6 +282,9 @@ async def set_grade(
     customer = await get_customer(session, actor, customer_id, edit=True)
     customer.grade, customer.grade_manual, customer.updated_at = grade, grade is not None, now
     session.add(customer)
+    if grade is None:
+        await session.flush()
+        await recompute_grades(session, customer.team_id)
     return customer
 
 
@@ -372,6 +407,7 @@ async def add_purchase(
     customer.updated_at = now
     session.add(customer)
     await session.flush()
+    await recompute_grades(session, customer.team_id)
     return purchase
 
 

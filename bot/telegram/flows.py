@@ -50,6 +50,7 @@ class Step:
     choices: tuple[str, ...] = ()
     choice_label: str = ""  # catalogue prefix for choice labels: f"{choice_label}.{value}"
     media: bool = False  # accepts a photo, voice note or file
+    skip_label: str = "btn.skip"  # edits say "Clear": skipping empties the field
 
 
 Check = Callable[[BotContext, dict[str, Any], Step, Input], Awaitable[Any]]
@@ -134,7 +135,7 @@ async def prompt(update: Update, context: BotContext, flow: Flow, state: FlowSta
     )
     nav: list[Button] = [button(context.t("btn.back"), "f", state.nonce, "back")]
     if step.optional:
-        nav.append(button(context.t("btn.skip"), "f", state.nonce, "skip"))
+        nav.append(button(context.t(step.skip_label), "f", state.nonce, "skip"))
     nav.append(button(context.t("btn.cancel"), "f", state.nonce, "cancel"))
     rows.append(nav)
     text = context.t(step.prompt, **flow.prompt_params(state.data))

@@ -16,12 +16,13 @@ from bot.services import customers as svc
 from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.services.vcard import parse_vcards
-from bot.storage.models import Customer, Note, Team, User
+from bot.storage.models import Customer, Note, User
 from bot.telegram import cards, flows
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Input
+from bot.telegram.menu import show_menu
 from bot.telegram.routes import router
-from bot.telegram.ui import Button, button, keyboard, reply
+from bot.telegram.ui import button, keyboard, reply
 
 log = logging.getLogger(__name__)
 
@@ -66,44 +67,6 @@ async def refresh_actor(context: BotContext) -> Actor:
 
 
 # ---------------------------------------------------------------- menu
-
-
-async def show_menu(update: Update, context: BotContext, *, edit: bool = False) -> None:
-    """The main menu of the actor's role."""
-    actor = context.actor
-    if not actor.is_staff:
-        key = "customer.hello" if actor.role is Role.CUSTOMER else "stranger.intro"
-        await reply(update, context, context.t(key), edit=edit)
-        return
-    team_name = None
-    if actor.team_id is not None:
-        team_id = actor.team_id
-        team = await context.services.db(lambda s: s.get(Team, team_id))
-        team_name = team.name if team else None
-    rows: list[list[Button]] = []
-    if actor.team_id is not None:
-        rows += [
-            [button(context.t("btn.new"), "nw"), button(context.t("btn.find"), "fd")],
-            [
-                button(
-                    context.t("btn.my_customers" if actor.role is Role.REP else "btn.team_customers"),
-                    "my",
-                    0,
-                )
-            ],
-        ]
-    if actor.is_lead and actor.team_id is not None:
-        rows.append([button(context.t("btn.team"), "tm", actor.team_id)])
-    if actor.is_admin:
-        rows.append([button(context.t("btn.admin"), "ad")])
-    rows.append([button(context.t("btn.language"), "lm")])
-    text = context.t(
-        "menu.text",
-        role=context.t(f"role.{actor.role.value}"),
-        team=team_name,
-        admin=actor.is_admin,
-    )
-    await reply(update, context, text, keyboard(rows), edit=edit)
 
 
 @router.command("menu", Perm.ANY)
@@ -316,7 +279,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         if state is not None:
             await flows.feed(update, context, state, Input(text=message.text))
             return
-        if actor.team_id is None:
+        if actor.team_id is None and not actor.is_admin:
             await show_menu(update, context)
             return
         query = message.text.strip()

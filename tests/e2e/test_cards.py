@@ -113,8 +113,12 @@ async def test_purchase_stage_and_grade(bot: Driver) -> None:
     await bot.press(REP, "阶段")
     replies = await bot.press(REP, "售后服务")
     assert "售后服务" in texts(replies)
+    assert "⭐ A" in card  # the only paying customer is in the top 20%
     await bot.press(REP, "等级")
-    replies = await bot.press(REP, "A")
+    replies = await bot.press(REP, "C")
+    assert "⭐ C" in texts(replies)
+    await bot.press(REP, "等级")
+    replies = await bot.press(REP, "自动")
     assert "⭐ A" in texts(replies)
 
 

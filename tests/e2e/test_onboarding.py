@@ -87,3 +87,10 @@ async def test_language_switch(bot: Driver) -> None:
     menu = (await bot.send(REP, "/menu"))[-1]
     assert "Menu" in (menu.text or "") and "New customer" in str(menu.reply_markup)
     assert "Add a customer" in [c["description"] for c in bot.standin.commands_for(REP)]
+
+
+async def test_an_admin_finds_customers_of_every_team(bot: Driver) -> None:
+    await build_world(bot)
+    await add_customer(bot, REP, "张伟")
+    replies = await bot.send(ADMIN, "张伟")
+    assert "📇 <b>张伟</b>" in texts(replies) and "王芳" in texts(replies)

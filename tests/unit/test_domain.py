@@ -91,3 +91,18 @@ def test_search_text_has_pinyin_initials_and_tags() -> None:
     )
     for needle in ("张伟", "zhangwei", "zw", "华东建材", "13800138001", "#vip", "钓鱼"):
         assert normalise(needle) in text
+
+
+def test_grades_by_revenue_rank() -> None:
+    from decimal import Decimal
+
+    from bot.domain.grading import cutoffs_from, grades_by_revenue
+
+    totals = [(i, Decimal(1000 - i * 10)) for i in range(10)] + [(99, Decimal(0))]
+    grades = grades_by_revenue(totals)
+    assert [grades[i] for i in range(10)] == ["A", "A", "B", "B", "B", "C", "C", "C", "C", "C"]
+    assert 99 not in grades
+    assert grades_by_revenue([(1, Decimal(5)), (2, Decimal(5))]) == {1: "A", 2: "A"}
+    assert cutoffs_from({"grade_cutoffs": [0.1, 0.4]}) == (0.1, 0.4)
+    assert cutoffs_from({"grade_cutoffs": "junk"}) == (0.2, 0.5)
+    assert cutoffs_from({"grade_cutoffs": [0.1, "x"]}) == (0.2, 0.5)

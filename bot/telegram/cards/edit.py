@@ -18,6 +18,7 @@ from bot.telegram import flows
 from bot.telegram.cards.view import field_value, leave_to_card, show_card, stage_label
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step, typed
+from bot.telegram.menu import leave_to_menu
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import answer_query, button, chunk, keyboard, reply
 
@@ -73,12 +74,6 @@ async def _finish_new(update: Update, context: BotContext, data: dict[str, Any])
     await show_card(update, context, customer.id, notice=context.t("card.created"))
 
 
-async def _leave_to_menu(update: Update, context: BotContext, data: dict[str, Any]) -> None:
-    from bot.telegram.onboarding import show_menu
-
-    await show_menu(update, context)
-
-
 flows.register(
     Flow(
         "new",
@@ -96,7 +91,7 @@ flows.register(
         ),
         _check_new,
         _finish_new,
-        leave=_leave_to_menu,
+        leave=leave_to_menu,
     )
 )
 
@@ -184,7 +179,7 @@ async def _finish_edit(update: Update, context: BotContext, data: dict[str, Any]
 flows.register(
     Flow(
         "edit",
-        (Step("value", "edit.prompt", optional=True),),
+        (Step("value", "edit.prompt", optional=True, skip_label="btn.clear"),),
         _check_edit,
         _finish_edit,
         leave=leave_to_card,
@@ -202,7 +197,7 @@ flows.register(
 flows.register(
     Flow(
         "edit_choice",
-        (Step("value", "edit.prompt_choice", optional=True, choices=(), choice_label=""),),
+        (Step("value", "edit.prompt_choice", optional=True, skip_label="btn.clear"),),
         _check_edit,
         _finish_edit,
         leave=leave_to_card,

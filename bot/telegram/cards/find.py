@@ -16,6 +16,7 @@ from bot.telegram import flows
 from bot.telegram.cards.view import show_card, stage_label
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
+from bot.telegram.menu import leave_to_menu
 from bot.telegram.routes import router
 from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
 
@@ -184,4 +185,4 @@ async def _finish_find(update: Update, context: BotContext, data: dict[str, Any]
     await search_and_show(update, context, svc.Filters(query=data["query"]))
 
 
-flows.register(Flow("find", (Step("query", "find.prompt"),), _check_find, _finish_find))
+flows.register(Flow("find", (Step("query", "find.prompt"),), _check_find, _finish_find, leave=leave_to_menu))

@@ -1,0 +1,58 @@
+"""The main menu of each role, and where forms lead back to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.domain.access import Role
+from bot.storage.models import Team
+from bot.telegram.context import BotContext
+from bot.telegram.ui import Button, button, keyboard, reply
+
+
+async def show_menu(update: Update, context: BotContext, *, edit: bool = False) -> None:
+    """The main menu of the actor's role."""
+    actor = context.actor
+    if not actor.is_staff:
+        key = "customer.hello" if actor.role is Role.CUSTOMER else "stranger.intro"
+        await reply(update, context, context.t(key), edit=edit)
+        return
+    team_name = None
+    if actor.team_id is not None:
+        team_id = actor.team_id
+        team = await context.services.db(lambda s: s.get(Team, team_id))
+        team_name = team.name if team else None
+    rows: list[list[Button]] = []
+    if actor.team_id is not None:
+        rows += [
+            [button(context.t("btn.new"), "nw"), button(context.t("btn.find"), "fd")],
+            [
+                button(
+                    context.t("btn.my_customers" if actor.role is Role.REP else "btn.team_customers"),
+                    "my",
+                    0,
+                )
+            ],
+        ]
+    if actor.is_lead and actor.team_id is not None:
+        rows.append([button(context.t("btn.team"), "tm", actor.team_id)])
+    if actor.is_admin:
+        if actor.team_id is None:
+            rows.append([button(context.t("btn.find"), "fd")])
+        rows.append([button(context.t("btn.admin"), "ad")])
+    rows.append([button(context.t("btn.language"), "lm")])
+    text = context.t(
+        "menu.text",
+        role=context.t(f"role.{actor.role.value}"),
+        role_key=actor.role.value,
+        team=team_name,
+        admin=actor.is_admin,
+    )
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+async def leave_to_menu(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    """Where Back and /cancel lead from a form that is not about one customer."""
+    await show_menu(update, context)
