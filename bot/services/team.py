@@ -324,8 +324,11 @@ async def reassign_customers(
 
 async def remove_member(
     session: AsyncSession, actor: Actor, *, team_id: int, user_id: int, now: datetime
-) -> None:
-    """Take a member out of the team (their customers must have been reassigned first)."""
+) -> User:
+    """Take a member out of the team (their customers must have been reassigned first).
+
+    Only an admin removes a lead; a lead removes reps.
+    """
     if not can_manage_team(actor, team_id):
         raise NotAllowed()
     if user_id == actor.user_id:
@@ -352,5 +355,10 @@ async def remove_member(
     ).first()
     if membership is None:
         raise Stale()
+    if membership.role == "lead" and not actor.is_admin:
+        raise NotAllowed()
     membership.active, membership.left_at = False, now
     session.add(membership)
+    user = await session.get(User, user_id)
+    assert user is not None
+    return user

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InputFile, Update
+from telegram import BotCommandScopeChat, InputFile, Update
+from telegram.error import TelegramError
 
 from bot.domain.access import Perm
 from bot.domain.errors import InvalidInput
@@ -21,6 +23,8 @@ from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
 
 # ---------------------------------------------------------------- a team
+
+log = logging.getLogger(__name__)
 
 
 async def show_team(update: Update, context: BotContext, team_id: int, *, edit: bool = False) -> None:
@@ -208,14 +212,41 @@ async def on_reassign_confirmed(update: Update, context: BotContext) -> None:
 
 @router.callback("tk", Perm.LEAD, Target.TEAM)
 async def on_remove_member(update: Update, context: BotContext) -> None:
-    """Take a member out of the team once their customers have a new owner."""
+    """Ask before taking a member out of the team."""
+    await answer_query(update)
+    team_id, user_id = context.arg_id(0), context.arg_id(1, user=True)
+    actor = context.actor
+    members = await context.services.db(lambda s: svc.team_members(s, actor, team_id=team_id))
+    member = next((m for m in members if m.user_id == user_id), None)
+    if member is None:
+        await reply(update, context, context.t("error.stale"))
+        return
+    rows = [
+        [
+            button(context.t("btn.confirm"), "tz", team_id, user_id),
+            button(context.t("btn.back"), "tu", team_id, user_id),
+        ]
+    ]
+    await reply(
+        update, context, context.t("team.remove_confirm", name=member.name), keyboard(rows), edit=True
+    )
+
+
+@router.callback("tz", Perm.LEAD, Target.TEAM)
+async def on_remove_member_confirmed(update: Update, context: BotContext) -> None:
+    """Take a member out of the team once their customers have a new owner, and tell them."""
     team_id, user_id = context.arg_id(0), context.arg_id(1, user=True)
     actor, services = context.actor, context.services
-    await services.db(
+    removed = await services.db(
         lambda s: svc.remove_member(s, actor, team_id=team_id, user_id=user_id, now=services.now())
     )
     await answer_query(update)
     await reply(update, context, context.t("team.removed"))
+    try:
+        await context.bot.send_message(user_id, services.text(removed.language, "team.you_were_removed"))
+        await context.bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
+    except TelegramError as error:
+        log.info("could not tell removed member %s: %s", user_id, error)
     await show_team(update, context, team_id)
 
 

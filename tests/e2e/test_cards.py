@@ -168,3 +168,14 @@ async def test_filters_by_stage_grade_and_idle(bot: Driver) -> None:
     assert "🎯 促成交易：共 1 位客户" in texts(replies) and "刘洋" in str(replies[-1].reply_markup)
     replies = await bot.press(REP, "30天未联系")
     assert "30 天未联系：共 2 位客户" in texts(replies)
+
+
+async def test_removing_a_member_asks_first_and_tells_them(bot: Driver) -> None:
+    await build_world(bot)
+    await bot.send(LEAD, "/team")
+    await bot.press(LEAD, "Tom")
+    replies = await bot.press(LEAD, "移出团队")
+    assert "把 <b>Tom</b> 移出团队？" in texts(replies)
+    await bot.press(LEAD, "确认")
+    assert "已被移出团队" in texts(bot.new_messages(REP2))
+    assert "邀请链接" in texts(await bot.send(REP2, "/new"))
