@@ -94,3 +94,57 @@ async def test_stale_button_after_reassignment(bot: Driver) -> None:
     replies = await bot.callback(REP, card_message.message_id, f"cv:{cid}:personal")
     assert not replies or "张伟" not in texts(replies)
     assert STALE in await _last_answer(bot)
+
+
+async def test_every_card_action_is_refused_to_outsiders(bot: Driver) -> None:
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "秘密客户", "13800138009")
+    for uid in (CUSTOMER, STRANGER):
+        await bot.send(uid, "/start")
+    actions = {
+        f"cn:{cid}": "记一条",
+        f"cp:{cid}": "金额",
+        f"cs:{cid}": "哪个阶段",
+        f"ss:{cid}:won": "已成交",
+        f"cg:{cid}": "定级",
+        f"sg:{cid}:A": "⭐ A",
+        f"co:{cid}": "专属链接",
+        f"cl:{cid}:0": "时间线",
+        f"ce:{cid}:personal": "哪一项",
+    }
+    problems: list[str] = []
+    for uid in (ADMIN, LEAD, REP, REP2, OTHER_LEAD, OTHER_REP, CUSTOMER, STRANGER):
+        allowed = uid in (ADMIN, LEAD, REP)
+        for data, sign in actions.items():
+            replies = await bot.callback(uid, bot.last(uid).message_id, data)
+            worked = sign in texts(replies)
+            if worked != allowed:
+                problems.append(f"{data} by {uid}: worked={worked}")
+            if not allowed and ("秘密客户" in texts(replies) or STALE not in await _last_answer(bot)):
+                problems.append(f"{data} by {uid} not refused cleanly")
+            if worked:
+                await bot.send(uid, "/cancel")
+    assert not problems, "\n".join(problems)
+
+
+async def test_commands_per_role(bot: Driver) -> None:
+    await build_world(bot)
+    for uid in (CUSTOMER, STRANGER):
+        await bot.send(uid, "/start")
+    expected = {
+        "/admin": {ADMIN},
+        "/team": {LEAD, OTHER_LEAD, ADMIN},
+        "/export": {LEAD, OTHER_LEAD, ADMIN},
+        "/new": {LEAD, REP, REP2, OTHER_LEAD, OTHER_REP},
+    }
+    # An admin outside any team gets the list of all teams for /team.
+    signs = {"/admin": "团队</b>", "/team": "团队</b>", "/export": "📤", "/new": "客户怎么称呼"}
+    problems = []
+    for command, allowed in expected.items():
+        for uid in (ADMIN, LEAD, REP, REP2, OTHER_LEAD, OTHER_REP, CUSTOMER, STRANGER):
+            replies = await bot.send(uid, command)
+            worked = signs[command] in texts(replies) or any(m.kind == "document" for m in replies)
+            if worked != (uid in allowed):
+                problems.append(f"{command} by {uid}: worked={worked}: {texts(replies)[:80]}")
+            await bot.send(uid, "/cancel")
+    assert not problems, "\n".join(problems)
