@@ -64,11 +64,12 @@ async def _dispatch_callback(update: Update, context: BotContext) -> None:
     route = context.route
     if route is None or update.callback_query is None:
         return  # the gate did not approve a route: fail closed
-    if route.name not in FLOW_BUTTONS:
+    if route.name not in FLOW_BUTTONS and context.flow_state is not None:
         # Leaving a half-filled form by tapping elsewhere ends it, so a later message
         # is not taken as the answer to a question the user no longer sees.
         user_id = context.actor.user_id
         await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+        context.flow_state = None
     await route.handler(update, context)
 
 

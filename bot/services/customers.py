@@ -478,15 +478,22 @@ async def search(
     if filters.idle_days is not None:
         since = now - timedelta(days=filters.idle_days)
         conditions.append(or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < since))
-    total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
-    rows = await session.exec(
-        select(Customer)
-        .where(*conditions)
-        .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    return Page(list(rows.all()), total, offset, limit)
+    # One pass: the page and the total (a window count) together.
+    rows = (
+        await session.exec(
+            select(Customer, func.count().over())
+            .where(*conditions)
+            .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    if rows:
+        return Page([customer for customer, _ in rows], rows[0][1], offset, limit)
+    total = 0
+    if offset:
+        total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
+    return Page([], total, offset, limit)
 
 
 async def notes_page(

@@ -25,28 +25,19 @@ def new_code(length: int = 16) -> str:
     return secrets.token_urlsafe(length)[:length].replace("-", "x").replace("_", "y")
 
 
-async def ensure_user(
+async def identify(
     session: AsyncSession,
     *,
     telegram_id: int,
     name: str,
     username: str | None,
     language: str,
-) -> User:
-    """The user row for a Telegram user, created on first contact, name kept current."""
-    user = await session.get(User, telegram_id)
-    if user is None:
-        user = User(telegram_id=telegram_id, name=name[:200], username=username, language=language)
-        session.add(user)
-        await session.flush()
-    elif user.name != name[:200] or user.username != username:
-        user.name, user.username = name[:200], username
-        session.add(user)
-    return user
+    admin_ids: Sequence[int],
+) -> Actor:
+    """Who a Telegram user is to the bot; their row is created on first contact, name kept current.
 
-
-async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Sequence[int]) -> Actor:
-    """Who this Telegram user is to the bot (one query for staff, two for others)."""
+    One query for staff (the hot path), two for everyone else.
+    """
     row = (
         await session.exec(
             select(User, Membership)
@@ -55,28 +46,46 @@ async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Seque
                 (col(Membership.user_id) == col(User.telegram_id)) & col(Membership.active),
                 isouter=True,
             )
-            .where(col(User.telegram_id) == user_id)
+            .where(col(User.telegram_id) == telegram_id)
         )
     ).first()
-    is_admin = user_id in admin_ids
-    language = "zh"
-    if row is not None:
-        user, membership = row
-        is_admin = is_admin or user.is_admin
-        language = user.language
-        if membership is not None:
-            return Actor(user_id, Role(membership.role), membership.team_id, is_admin, language)
+    user, membership = row if row is not None else (None, None)
+    if user is None:
+        user = User(telegram_id=telegram_id, name=name[:200], username=username, language=language)
+        session.add(user)
+        await session.flush()
+    elif user.name != name[:200] or user.username != username:
+        user.name, user.username = name[:200], username
+        session.add(user)
+    is_admin = telegram_id in admin_ids or user.is_admin
+    if membership is not None:
+        return Actor(telegram_id, Role(membership.role), membership.team_id, is_admin, user.language)
     if is_admin:
-        return Actor(user_id, Role.ADMIN, None, True, language)
+        return Actor(telegram_id, Role.ADMIN, None, True, user.language)
     customer = (
         await session.exec(
             select(Customer.id).where(
-                col(Customer.telegram_chat_id) == user_id, col(Customer.archived_at).is_(None)
+                col(Customer.telegram_chat_id) == telegram_id, col(Customer.archived_at).is_(None)
             )
         )
     ).first()
     role = Role.CUSTOMER if customer is not None else Role.STRANGER
-    return Actor(user_id, role, None, False, language)
+    return Actor(telegram_id, role, None, False, user.language)
+
+
+async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Sequence[int]) -> Actor:
+    """Who a known user is now (after their role or language changed)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return await identify(
+        session,
+        telegram_id=user_id,
+        name=user.name,
+        username=user.username,
+        language=user.language,
+        admin_ids=admin_ids,
+    )
 
 
 async def set_language(session: AsyncSession, *, user_id: int, language: str) -> None:

@@ -19,6 +19,7 @@ from bot.domain.access import Actor
 from bot.domain.errors import Busy, Stale
 from bot.i18n import Catalogue
 from bot.storage.db import SessionFactory, is_transient, transaction
+from bot.storage.models import FlowState
 
 if TYPE_CHECKING:
     from bot.telegram.routes import Route
@@ -110,6 +111,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._actor: Actor | None = None
+        # The user's form in progress as read by the gate; kept current by the flow engine.
+        self.flow_state: FlowState | None = None
         self.route: Route | None = None
         self.route_args: list[str] = []
 

@@ -117,6 +117,7 @@ async def _goto(update: Update, context: BotContext, flow: Flow, step: Step, dat
         )
 
     state = await services.db(save)
+    context.flow_state = state
     await prompt(update, context, flow, state)
 
 
@@ -152,9 +153,8 @@ async def still_allowed(context: BotContext, state: FlowState) -> bool:
 
 
 async def current(context: BotContext) -> FlowState | None:
-    """The user's active flow state, if any."""
-    user_id = context.actor.user_id
-    return await context.services.db(lambda s: flow_store.get_flow(s, user_id))
+    """The user's active flow state, if any (read by the gate with the user's role)."""
+    return context.flow_state
 
 
 async def feed(update: Update, context: BotContext, state: FlowState, given: Input) -> None:
@@ -191,7 +191,8 @@ async def _advance(update: Update, context: BotContext, flow: Flow, step: Step, 
         await _goto(update, context, flow, following, data)
         return
     try:
-        await flow.finish(update, context, data)
+        await flow.finish(update, context, data)  # ends the flow in the same transaction
+        context.flow_state = None
     except (NotAllowed, NotFound, Stale):
         # The customer was handed to someone else (or removed) while the form was open:
         # end the form instead of refusing every later message.
@@ -201,6 +202,7 @@ async def _advance(update: Update, context: BotContext, flow: Flow, step: Step, 
 async def _abandon(update: Update, context: BotContext) -> None:
     user_id = context.actor.user_id
     await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+    context.flow_state = None
     await reply(update, context, context.t("flow.gone"))
 
 
@@ -216,6 +218,7 @@ async def cancel(update: Update, context: BotContext, state: FlowState, *, quiet
     """Leave the flow without saving what it had collected."""
     user_id = context.actor.user_id
     await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+    context.flow_state = None
     flow = FLOWS.get(state.flow)
     if not quiet:
         await reply(update, context, context.t("flow.cancelled"), edit=True)

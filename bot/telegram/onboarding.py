@@ -109,7 +109,7 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     state = await flows.current(context) if context.actor.is_staff else None
     if state is not None and not await flows.still_allowed(context, state):
         await context.services.db(lambda s: flow_store.clear_flow(s, context.actor.user_id))
-        state = None
+        context.flow_state = state = None
     if state is not None and state.flow in flows.FLOWS:
         await reply(update, context, context.t("flow.resume"))
         await flows.prompt(update, context, flows.FLOWS[state.flow], state)

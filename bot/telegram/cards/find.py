@@ -47,7 +47,7 @@ async def search_and_show(
     if context.user_data is not None:
         context.user_data["search"] = filters
     if page.total == 1 and offset == 0 and filters.query:
-        await show_card(update, context, page.items[0].id)
+        await show_card(update, context, page.items[0].id, loaded=page.items[0])
         return
     if page.total == 0:
         key = "find.none" if filters.query else "find.empty_list"
@@ -182,6 +182,7 @@ async def _check_find(context: BotContext, data: dict[str, Any], step: Step, giv
 async def _finish_find(update: Update, context: BotContext, data: dict[str, Any]) -> None:
     user_id = context.actor.user_id
     await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
+    context.flow_state = None
     await search_and_show(update, context, svc.Filters(query=data["query"]))
 
 

@@ -64,8 +64,13 @@ async def show_card(
     *,
     edit: bool = False,
     notice: str | None = None,
+    loaded: Customer | None = None,
 ) -> None:
-    """Send (or update) the card at one section, with its tabs and actions."""
+    """Send (or update) the card at one section, with its tabs and actions.
+
+    `loaded` is the card when the caller already read it within the actor's scope
+    (a search), which saves reading it again.
+    """
     actor = context.actor
     try:
         sect = Section(section)
@@ -73,7 +78,7 @@ async def show_card(
         sect = Section.BASIC
 
     async def load(session: AsyncSession) -> tuple[Customer, svc.History | None, str | None]:
-        customer = await svc.get_customer(session, actor, customer_id)
+        customer = loaded or await svc.get_customer(session, actor, customer_id)
         hist = await svc.history(session, customer) if sect is Section.HISTORY else None
         owner = None
         if actor.role is not Role.REP:
@@ -81,7 +86,10 @@ async def show_card(
             owner = user.name if user else None
         return customer, hist, owner
 
-    customer, hist, owner = await context.services.db(load)
+    if loaded is not None and sect is not Section.HISTORY and actor.role is Role.REP:
+        customer, hist, owner = loaded, None, None
+    else:
+        customer, hist, owner = await context.services.db(load)
     rows = [
         (context.t(f"field.{spec.key}"), value)
         for spec in card.fields_of(sect)
