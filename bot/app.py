@@ -55,16 +55,12 @@ class Wiring:
     retry_delays: tuple[float, ...] | None = None
 
 
-# Buttons that belong to a form in progress; any other button means the user moved on.
-FLOW_BUTTONS = frozenset({"f", "rt"})
-
-
 async def _dispatch_callback(update: Update, context: BotContext) -> None:
     """Run the route the gate resolved and approved."""
     route = context.route
     if route is None or update.callback_query is None:
         return  # the gate did not approve a route: fail closed
-    if route.name not in FLOW_BUTTONS and context.flow_state is not None:
+    if not route.keeps_flow and context.flow_state is not None:
         # Leaving a half-filled form by tapping elsewhere ends it, so a later message
         # is not taken as the answer to a question the user no longer sees.
         user_id = context.actor.user_id
@@ -82,7 +78,7 @@ def _command(route: Route) -> Any:
     return run
 
 
-@router.callback("rt", Perm.ANY)
+@router.callback("rt", Perm.ANY, keeps_flow=True)
 async def on_retry(update: Update, context: BotContext) -> None:
     """Replay the message that could not be saved while the database was busy."""
     query = update.callback_query

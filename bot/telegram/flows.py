@@ -226,7 +226,7 @@ async def cancel(update: Update, context: BotContext, state: FlowState, *, quiet
         await flow.leave(update, context, state.data)
 
 
-@router.callback("f", Perm.ANY)
+@router.callback("f", Perm.ANY, keeps_flow=True)
 async def on_flow_button(update: Update, context: BotContext) -> None:
     """Back, Skip, Cancel or a choice within the current step (stale nonces are refused)."""
     query = update.callback_query

@@ -38,6 +38,7 @@ class Route:
     target: Target
     handler: Handler
     edit: bool = False  # customer routes: needs edit rights, not only view
+    keeps_flow: bool = False  # a button of the form in progress (others end the form)
 
 
 @dataclass
@@ -48,14 +49,20 @@ class Router:
     commands: dict[str, Route] = field(default_factory=dict)
 
     def callback(
-        self, prefix: str, perm: Perm, target: Target = Target.NONE, *, edit: bool = False
+        self,
+        prefix: str,
+        perm: Perm,
+        target: Target = Target.NONE,
+        *,
+        edit: bool = False,
+        keeps_flow: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare a button handler."""
 
         def register(handler: Handler) -> Handler:
             if prefix in self.callbacks or ":" in prefix:
                 raise ValueError(f"bad or duplicate callback prefix {prefix!r}")
-            self.callbacks[prefix] = Route(prefix, perm, target, handler, edit)
+            self.callbacks[prefix] = Route(prefix, perm, target, handler, edit, keeps_flow)
             return handler
 
         return register
