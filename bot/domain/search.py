@@ -7,6 +7,9 @@ from collections.abc import Iterable
 
 from pypinyin import Style, lazy_pinyin
 
+# Characters kept for search: 600 CJK characters are 1,800 bytes in UTF-8.
+SEARCH_TEXT_MAX = 600
+
 
 def normalise(text: str) -> str:
     """Lower-case, half-width, no spaces: what both the index and queries are reduced to."""
@@ -40,4 +43,5 @@ def search_text(
     parts += ["#" + tag for tag in tags]
     parts += list(extra_values)
     text = "|".join(normalise(part) for part in parts if part)
-    return text[:4000]
+    # The most useful parts come first, so the cap (see SEARCH_TEXT_MAX) cuts the long tail.
+    return text[:SEARCH_TEXT_MAX]

@@ -464,13 +464,13 @@ async def search(
     else:
         raise NotAllowed()
     query = normalise(filters.query)
+    digits = card.phone_digits(query)
+    if len(digits) >= 4 and len(digits) >= len(query) - 2:
+        # A phone number however typed (+86 138-0013…): its digits are in the search text.
+        query = digits
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        digits = card.phone_digits(query)
-        options = [col(Customer.search_text).like(pattern, escape="\\")]
-        if len(digits) >= 4 and len(digits) >= len(query) - 2:
-            options.append(col(Customer.phone_digits).like(f"%{digits}%"))
-        conditions.append(or_(*options))
+        conditions.append(col(Customer.search_text).like(pattern, escape="\\"))
     if filters.stage:
         conditions.append(col(Customer.stage) == filters.stage)
     if filters.grade:
@@ -478,22 +478,25 @@ async def search(
     if filters.idle_days is not None:
         since = now - timedelta(days=filters.idle_days)
         conditions.append(or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < since))
-    # One pass: the page and the total (a window count) together.
-    rows = (
+    # First the page's ids and the total, from the search indexes alone (a window
+    # count); then only the page's rows.
+    hits = (
         await session.exec(
-            select(Customer, func.count().over())
+            select(Customer.id, func.count().over())
             .where(*conditions)
             .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
             .offset(offset)
             .limit(limit)
         )
     ).all()
-    if rows:
-        return Page([customer for customer, _ in rows], rows[0][1], offset, limit)
-    total = 0
-    if offset:
-        total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
-    return Page([], total, offset, limit)
+    if not hits:
+        total = 0
+        if offset:
+            total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
+        return Page([], total, offset, limit)
+    ids = [customer_id for customer_id, _ in hits]
+    found = {c.id: c for c in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all()}
+    return Page([found[i] for i in ids if i in found], hits[0][1], offset, limit)
 
 
 async def notes_page(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
-from bot.storage.models import Customer, Invite, Membership, Note, Task, Team, User
+from bot.storage.models import Customer, FlowState, Invite, Membership, Note, Task, Team, User
 
 # Deep-link payload prefixes (the payload is at most 64 characters of A-Za-z0-9_-).
 INVITE_PREFIX = {"admin": "a", "lead": "l", "rep": "r"}
@@ -33,23 +33,25 @@ async def identify(
     username: str | None,
     language: str,
     admin_ids: Sequence[int],
-) -> Actor:
-    """Who a Telegram user is to the bot; their row is created on first contact, name kept current.
+) -> tuple[Actor, FlowState | None]:
+    """Who a Telegram user is to the bot, and their form in progress.
 
-    One query for staff (the hot path), two for everyone else.
+    Their row is created on first contact and their name kept current. One query for
+    staff (the hot path), two for everyone else.
     """
     row = (
         await session.exec(
-            select(User, Membership)
+            select(User, Membership, FlowState)
             .join(
                 Membership,
                 (col(Membership.user_id) == col(User.telegram_id)) & col(Membership.active),
                 isouter=True,
             )
+            .join(FlowState, col(FlowState.user_id) == col(User.telegram_id), isouter=True)
             .where(col(User.telegram_id) == telegram_id)
         )
     ).first()
-    user, membership = row if row is not None else (None, None)
+    user, membership, flow = row if row is not None else (None, None, None)
     if user is None:
         user = User(telegram_id=telegram_id, name=name[:200], username=username, language=language)
         session.add(user)
@@ -59,9 +61,9 @@ async def identify(
         session.add(user)
     is_admin = telegram_id in admin_ids or user.is_admin
     if membership is not None:
-        return Actor(telegram_id, Role(membership.role), membership.team_id, is_admin, user.language)
+        return Actor(telegram_id, Role(membership.role), membership.team_id, is_admin, user.language), flow
     if is_admin:
-        return Actor(telegram_id, Role.ADMIN, None, True, user.language)
+        return Actor(telegram_id, Role.ADMIN, None, True, user.language), flow
     customer = (
         await session.exec(
             select(Customer.id).where(
@@ -70,7 +72,7 @@ async def identify(
         )
     ).first()
     role = Role.CUSTOMER if customer is not None else Role.STRANGER
-    return Actor(telegram_id, role, None, False, user.language)
+    return Actor(telegram_id, role, None, False, user.language), None
 
 
 async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Sequence[int]) -> Actor:
@@ -78,7 +80,7 @@ async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Seque
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound()
-    return await identify(
+    actor, _ = await identify(
         session,
         telegram_id=user_id,
         name=user.name,
@@ -86,6 +88,7 @@ async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Seque
         language=user.language,
         admin_ids=admin_ids,
     )
+    return actor
 
 
 async def set_language(session: AsyncSession, *, user_id: int, language: str) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.domain.search import SEARCH_TEXT_MAX
+
 
 def utcnow() -> datetime:
     """Now as an aware UTC datetime (the only kind the tables accept)."""
@@ -82,7 +84,9 @@ class Customer(SQLModel, table=True):
 
     __tablename__ = "customers"
     __table_args__ = (
-        Index("ix_customers_team_owner", "team_id", "owner_id"),
+        # Searches read only these indexes (no table rows): a rep's own cards, a lead's team.
+        Index("ix_customers_rep_search", "team_id", "owner_id", "search_text", "archived_at", "updated_at"),
+        Index("ix_customers_team_search", "team_id", "search_text", "archived_at", "updated_at"),
         Index("ix_customers_team_stage", "team_id", "stage"),
         Index("ix_customers_phone", "team_id", "phone_digits"),
     )
@@ -123,8 +127,9 @@ class Customer(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The long tail of the traditional card (hobbies, taboos, fiscal year, ...).
     extra: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # Lower-cased name, pinyin, company, phone digits, tags and extra values.
-    search_text: str = Field(default="", max_length=4000)
+    # Lower-cased name, pinyin, company, phone digits, tags and extra values; capped so
+    # that a PostgreSQL btree entry of the search indexes stays under its 2,704 bytes.
+    search_text: str = Field(default="", max_length=SEARCH_TEXT_MAX)
     last_contact_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

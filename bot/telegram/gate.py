@@ -18,7 +18,6 @@ from bot.domain.access import (
 )
 from bot.i18n import pick_language
 from bot.services import customers as customer_service
-from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.models import FlowState
 from bot.telegram.context import BotContext
@@ -55,7 +54,7 @@ async def _admit(update: Update, context: BotContext) -> None:
     services = context.services
 
     async def identify(session: AsyncSession) -> tuple[Actor, FlowState | None]:
-        actor = await team_service.identify(
+        return await team_service.identify(
             session,
             telegram_id=user.id,
             name=user.full_name,
@@ -63,8 +62,6 @@ async def _admit(update: Update, context: BotContext) -> None:
             language=pick_language(user.language_code, services.settings.default_language),
             admin_ids=services.settings.admin_ids,
         )
-        # The user's form in progress, read in the same transaction: most updates need it.
-        return actor, await flow_store.get_flow(session, user.id) if actor.is_staff else None
 
     context.actor, context.flow_state = await services.db(identify)
     if update.callback_query is not None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:58:22.231330
+Create Date: 2026-11-23 14:23:51.667425
 """
 
 from collections.abc import Sequence
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
-    sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(length=600), nullable=False),
     sa.Column('last_contact_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -99,7 +99,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index('ix_customers_phone', ['team_id', 'phone_digits'], unique=False)
-        batch_op.create_index('ix_customers_team_owner', ['team_id', 'owner_id'], unique=False)
+        batch_op.create_index('ix_customers_rep_search', ['team_id', 'owner_id', 'search_text', 'archived_at', 'updated_at'], unique=False)
+        batch_op.create_index('ix_customers_team_search', ['team_id', 'search_text', 'archived_at', 'updated_at'], unique=False)
         batch_op.create_index('ix_customers_team_stage', ['team_id', 'stage'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_telegram_chat_id'), ['telegram_chat_id'], unique=False)
 
@@ -215,7 +216,8 @@ def downgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_telegram_chat_id'))
         batch_op.drop_index('ix_customers_team_stage')
-        batch_op.drop_index('ix_customers_team_owner')
+        batch_op.drop_index('ix_customers_team_search')
+        batch_op.drop_index('ix_customers_rep_search')
         batch_op.drop_index('ix_customers_phone')
 
     op.drop_table('customers')
