@@ -140,7 +140,9 @@ async def _post_init(application: SalesApp) -> None:
     services = application.bot_data.services
     assert services is not None
     services.bot_username = application.bot.username
-    await onboarding.set_default_commands(application.bot, services.catalogue)
+    await onboarding.set_default_commands(
+        application.bot, services.catalogue, services.settings.default_language
+    )
     link = await admin_claim_link(services)
     if link:
         application.bot_data.claim_link = link

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,9 +40,23 @@ async def identify(
     Their row is created on first contact and their name kept current. One query for
     staff (the hot path), two for everyone else.
     """
+    # Plain columns, not ORM entities: this runs for every update.
     row = (
-        await session.exec(
-            select(User, Membership, FlowState)
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(User.name),
+                col(User.username),
+                col(User.language),
+                col(User.is_admin),
+                col(Membership.role),
+                col(Membership.team_id),
+                col(FlowState.id),
+                col(FlowState.flow),
+                col(FlowState.step),
+                col(FlowState.data),
+                col(FlowState.nonce),
+                col(FlowState.updated_at),
+            )
             .join(
                 Membership,
                 (col(Membership.user_id) == col(User.telegram_id)) & col(Membership.active),
@@ -51,19 +66,34 @@ async def identify(
             .where(col(User.telegram_id) == telegram_id)
         )
     ).first()
-    user, membership, flow = row if row is not None else (None, None, None)
-    if user is None:
-        user = User(telegram_id=telegram_id, name=name[:200], username=username, language=language)
-        session.add(user)
+    if row is None:
+        session.add(User(telegram_id=telegram_id, name=name[:200], username=username, language=language))
         await session.flush()
-    elif user.name != name[:200] or user.username != username:
-        user.name, user.username = name[:200], username
-        session.add(user)
-    is_admin = telegram_id in admin_ids or user.is_admin
-    if membership is not None:
-        return Actor(telegram_id, Role(membership.role), membership.team_id, is_admin, user.language), flow
+        user_language, user_is_admin, role, team_id, flow = language, False, None, None, None
+    else:
+        (known_name, known_username, user_language, user_is_admin, role, team_id, *state) = row
+        if known_name != name[:200] or known_username != username:
+            await session.exec(
+                update(User)
+                .where(col(User.telegram_id) == telegram_id)
+                .values(name=name[:200], username=username)
+            )
+        flow = None
+        if state[0] is not None:
+            flow = FlowState(
+                id=state[0],
+                user_id=telegram_id,
+                flow=state[1],
+                step=state[2],
+                data=state[3],
+                nonce=state[4],
+                updated_at=state[5],
+            )
+    is_admin = telegram_id in admin_ids or bool(user_is_admin)
+    if role is not None:
+        return Actor(telegram_id, Role(role), team_id, is_admin, user_language), flow
     if is_admin:
-        return Actor(telegram_id, Role.ADMIN, None, True, user.language), flow
+        return Actor(telegram_id, Role.ADMIN, None, True, user_language), flow
     customer = (
         await session.exec(
             select(Customer.id).where(
@@ -71,8 +101,8 @@ async def identify(
             )
         )
     ).first()
-    role = Role.CUSTOMER if customer is not None else Role.STRANGER
-    return Actor(telegram_id, role, None, False, user.language), None
+    other = Role.CUSTOMER if customer is not None else Role.STRANGER
+    return Actor(telegram_id, other, None, False, user_language), None
 
 
 async def resolve_actor(session: AsyncSession, *, user_id: int, admin_ids: Sequence[int]) -> Actor:

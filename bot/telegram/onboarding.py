@@ -6,12 +6,12 @@ import logging
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
 from bot.domain.access import Actor, Perm, Role, can_view_customer
 from bot.domain.errors import InvalidInput, Stale
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, Catalogue
 from bot.services import customers as svc
 from bot.services import flows as flow_store
 from bot.services import team as team_service
@@ -43,18 +43,13 @@ async def set_commands(context: BotContext, actor: Actor) -> None:
     await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(actor.user_id))
 
 
-async def set_default_commands(context_bot: object, catalogue: object) -> None:
+async def set_default_commands(bot: Bot, catalogue: Catalogue, default_language: str) -> None:
     """The menu strangers see, per language (set once at start-up)."""
-    from telegram import Bot
-
-    from bot.i18n import Catalogue
-
-    assert isinstance(context_bot, Bot) and isinstance(catalogue, Catalogue)
     for lang in LANGUAGES:
         commands = [BotCommand(n, catalogue.text(lang, f"cmd.{n}")) for n in COMMANDS[Role.STRANGER]]
-        await context_bot.set_my_commands(commands, language_code=lang)
-    default = [BotCommand(n, catalogue.text("zh", f"cmd.{n}")) for n in COMMANDS[Role.STRANGER]]
-    await context_bot.set_my_commands(default)
+        await bot.set_my_commands(commands, language_code=lang)
+    fallback = [BotCommand(n, catalogue.text(default_language, f"cmd.{n}")) for n in COMMANDS[Role.STRANGER]]
+    await bot.set_my_commands(fallback)
 
 
 async def refresh_actor(context: BotContext) -> Actor:
