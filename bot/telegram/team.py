@@ -319,16 +319,27 @@ async def cmd_admin(update: Update, context: BotContext) -> None:
 
 @router.callback("ad", Perm.ADMIN)
 async def on_admin(update: Update, context: BotContext) -> None:
-    """The Admin button."""
+    """The Admin button, and the pages of the teams list."""
     await answer_query(update)
-    await show_admin(update, context, edit=True)
+    await show_admin(update, context, edit=True, offset=context.arg_id(0, default=0))
 
 
-async def show_admin(update: Update, context: BotContext, *, edit: bool = False) -> None:
-    """Teams list for an admin."""
+TEAMS_PAGE = 10
+
+
+async def show_admin(update: Update, context: BotContext, *, edit: bool = False, offset: int = 0) -> None:
+    """Teams list for an admin, a page at a time."""
     actor = context.actor
     teams = await context.services.db(lambda s: svc.teams(s, actor))
-    rows: list[list[Button]] = [[button(t.name, "tm", t.id)] for t in teams[:40]]
+    rows: list[list[Button]] = chunk(
+        [button(t.name, "tm", t.id) for t in teams[offset : offset + TEAMS_PAGE]], 2
+    )
+    nav: list[Button] = []
+    if offset > 0:
+        nav.append(button(context.t("btn.prev"), "ad", max(0, offset - TEAMS_PAGE)))
+    if offset + TEAMS_PAGE < len(teams):
+        nav.append(button(context.t("btn.next"), "ad", offset + TEAMS_PAGE))
+    rows.append(nav)
     rows.append([button(context.t("btn.new_team"), "an")])
     if teams:
         rows.append([button(context.t("btn.export_all"), "ax")])

@@ -94,3 +94,22 @@ async def test_an_admin_finds_customers_of_every_team(bot: Driver) -> None:
     await add_customer(bot, REP, "张伟")
     replies = await bot.send(ADMIN, "张伟")
     assert "📇 <b>张伟</b>" in texts(replies) and "王芳" in texts(replies)
+
+
+async def test_an_admin_pages_through_many_teams(bot: Driver) -> None:
+    await build_world(bot)
+    for index in range(12):
+        await bot.send(ADMIN, "/admin")
+        await bot.press(ADMIN, "新建团队")
+        await bot.send(ADMIN, f"Team {index:02d}")
+    replies = await bot.send(ADMIN, "/admin")
+    assert "共 14 个" in texts(replies)
+    first_page = str(replies[-1].reply_markup)
+    replies = await bot.press(ADMIN, "下一页")
+    second_page = str(replies[-1].reply_markup)
+    shown = {
+        name
+        for name in ["Alpha", "Beta"] + [f"Team {i:02d}" for i in range(12)]
+        if name in first_page or name in second_page
+    }
+    assert len(shown) == 14
