@@ -495,25 +495,29 @@ async def search(
     if filters.idle_days is not None:
         since = now - timedelta(days=filters.idle_days)
         conditions.append(or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < since))
-    # First the page's ids and the total, from the search indexes alone (a window
-    # count); then only the page's rows.
+    # The page's ids and the total come from the search indexes alone (a window
+    # count); only the page's rows are then read, in the same statement.
     hits = (
+        select(col(Customer.id).label("hit"), func.count().over().label("total"), col(Customer.updated_at))
+        .where(*conditions)
+        .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
+    rows = (
         await session.exec(
-            select(Customer.id, func.count().over())
-            .where(*conditions)
-            .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
-            .offset(offset)
-            .limit(limit)
+            select(Customer, hits.c.total)
+            .join(hits, col(Customer.id) == hits.c.hit)
+            .order_by(hits.c.updated_at.desc(), col(Customer.id).desc())
         )
     ).all()
-    if not hits:
-        total = 0
-        if offset:
-            total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
-        return Page([], total, offset, limit)
-    ids = [customer_id for customer_id, _ in hits]
-    found = {c.id: c for c in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all()}
-    return Page([found[i] for i in ids if i in found], hits[0][1], offset, limit)
+    if rows:
+        return Page([customer for customer, _ in rows], rows[0][1], offset, limit)
+    total = 0
+    if offset:
+        total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
+    return Page([], total, offset, limit)
 
 
 async def notes_page(

@@ -29,7 +29,10 @@ SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # Sessions and connections always end their own transactions (commit, or
+        # rollback on close), so the pool's extra rollback on every return is only an
+        # extra trip to aiosqlite's thread, about 0.3 ms per transaction.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
