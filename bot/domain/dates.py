@@ -348,8 +348,10 @@ def _week_start(today: date) -> date:
     return today - timedelta(days=today.weekday())
 
 
-def _weekday_date(prefix: str | None, weekday: int, today: date) -> date:
+def _weekday_date(prefix: str | None, weekday: int, today: date, *, past: bool = False) -> date:
     """Resolve a weekday name; the rule is documented on `parse_date`."""
+    if prefix is None and past:
+        return today - timedelta(days=(today.weekday() - weekday) % 7)
     if prefix is None or prefix == "coming":
         return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
     return _week_start(today) + timedelta(weeks=_WEEK_OFFSETS[prefix], days=weekday)
@@ -425,7 +427,7 @@ def _parse_english_lunar(text: str) -> ParsedDate | None:
     )
 
 
-def _parse_weekday(text: str, compact: str, today: date) -> ParsedDate | None:
+def _parse_weekday(text: str, compact: str, today: date, *, past: bool = False) -> ParsedDate | None:
     """Weekday names in either language, with this/next/本周/下周 prefixes."""
     if match := _CN_WEEKDAY_RE.fullmatch(compact):
         raw = match["wd"]
@@ -436,7 +438,7 @@ def _parse_weekday(text: str, compact: str, today: date) -> ParsedDate | None:
         prefix = match["pre"]
     else:
         return None
-    found = _weekday_date(prefix, weekday, today)
+    found = _weekday_date(prefix, weekday, today, past=past)
     return ParsedDate(found.year, found.month, found.day, relative=True)
 
 
@@ -509,7 +511,7 @@ def _parse_with_dateparser(text: str, today: date) -> ParsedDate | None:
 # Public API
 
 
-def parse_date(text: str, *, today: date) -> ParsedDate:
+def parse_date(text: str, *, today: date, past: bool = False) -> ParsedDate:
     """Parse a date typed in Chinese or English; raise DateParseError if not understood.
 
     Numbers are day-first (``17.05`` is 17 May) except four-digit-year-first
@@ -524,6 +526,9 @@ def parse_date(text: str, *, today: date) -> ParsedDate:
       Monday it is 11 days away, not 4 (``下下周五``: the week after).
     * ``this friday`` / ``本周五`` / ``这周五``: the Friday of the current week,
       which may already be past; ``上周五`` is last week's.
+
+    With ``past=True`` (recording something that happened), a bare weekday is the
+    latest such day on or before today: on a Monday, ``周五`` is three days ago.
     """
     if len(text) > MAX_INPUT_LENGTH:
         raise DateParseError(text)
@@ -537,7 +542,7 @@ def parse_date(text: str, *, today: date) -> ParsedDate:
             _parse_numeric(compact)
             or _parse_chinese_date(compact)
             or _parse_english_lunar(normal)
-            or _parse_weekday(normal, compact, today)
+            or _parse_weekday(normal, compact, today, past=past)
         )
         if parsed is not None:
             return parsed

@@ -179,3 +179,14 @@ async def test_removing_a_member_asks_first_and_tells_them(bot: Driver) -> None:
     await bot.press(LEAD, "确认")
     assert "已被移出团队" in texts(bot.new_messages(REP2))
     assert "邀请链接" in texts(await bot.send(REP2, "/new"))
+
+
+async def test_purchase_dates_read_backwards(bot: Driver) -> None:
+    await build_world(bot)
+    await add_customer(bot, REP, "郑浩")
+    for typed, shown in (("周五", "2026-11-20"), ("25.12", "2025-12-25")):
+        await bot.press(REP, "成交")
+        await bot.send(REP, "100")
+        await bot.press(REP, "跳过")
+        replies = await bot.send(REP, typed)
+        assert f"• {shown} — 100.00" in texts(replies), typed

@@ -348,3 +348,11 @@ def test_cheap_forms_do_not_import_dateparser() -> None:
         "assert 'dateparser' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_past_weekdays_for_things_that_happened() -> None:
+    monday = date(2026, 11, 23)
+    assert parse_date("周五", today=monday, past=True).to_date() == date(2026, 11, 20)
+    assert parse_date("friday", today=monday, past=True).to_date() == date(2026, 11, 20)
+    assert parse_date("周一", today=monday, past=True).to_date() == monday
+    assert parse_date("下周五", today=monday, past=True).to_date() == date(2026, 12, 4)

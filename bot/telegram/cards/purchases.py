@@ -42,7 +42,7 @@ async def _check_purchase(context: BotContext, data: dict[str, Any], step: Step,
     if step.key == "items":
         return card.check_text(text, max_length=500)
     try:
-        parsed = parse_date(text, today=context.services.now().date())
+        parsed = parse_date(text, today=context.services.now().date(), past=True)
     except DateParseError:
         raise InvalidInput("error.date") from None
     if parsed.lunar:
@@ -54,11 +54,16 @@ async def _check_purchase(context: BotContext, data: dict[str, Any], step: Step,
 
 
 def _this_year(parsed: ParsedDate, context: BotContext) -> date:
+    """A year-less purchase date is the latest such day on or before today."""
     today = context.services.now().date()
-    try:
-        return date(today.year, parsed.month, parsed.day)
-    except ValueError:
-        raise InvalidInput("error.date") from None
+    for year in (today.year, today.year - 1):
+        try:
+            candidate = date(year, parsed.month, parsed.day)
+        except ValueError:
+            continue  # 29 February in a common year: try the year before
+        if candidate <= today:
+            return candidate
+    raise InvalidInput("error.date")
 
 
 async def _finish_purchase(update: Update, context: BotContext, data: dict[str, Any]) -> None:
