@@ -125,11 +125,7 @@ async def on_edit_section(update: Update, context: BotContext) -> None:
 async def on_edit_field(update: Update, context: BotContext) -> None:
     """Ask for a new value of one field."""
     await answer_query(update)
-    args = context.route_args
-    if len(args) < 2 or args[1] not in card.FIELDS_BY_KEY:
-        await reply(update, context, context.t("error.stale"))
-        return
-    cid, spec = context.arg_id(0), card.FIELDS_BY_KEY[args[1]]
+    cid, spec = context.arg_id(0), card.field(context.arg(1))
     actor = context.actor
     customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
     current = field_value(context, customer, spec)
@@ -221,13 +217,9 @@ async def on_stage_menu(update: Update, context: BotContext) -> None:
 @router.callback("ss", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
 async def on_set_stage(update: Update, context: BotContext) -> None:
     """Move the customer to the chosen stage."""
-    args = context.route_args
-    if len(args) < 2:
-        await answer_query(update, context.alert("error.stale"))
-        return
     actor, now = context.actor, context.services.now()
     cid = context.arg_id(0)
-    await context.services.db(lambda s: svc.set_stage(s, actor, cid, stage=args[1], now=now))
+    await context.services.db(lambda s: svc.set_stage(s, actor, cid, stage=context.arg(1), now=now))
     await answer_query(update, context.alert("card.saved_short"))
     await show_card(update, context, cid, edit=True)
 
@@ -246,12 +238,8 @@ async def on_grade_menu(update: Update, context: BotContext) -> None:
 @router.callback("sg", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
 async def on_set_grade(update: Update, context: BotContext) -> None:
     """Set the grade by hand (or back to automatic)."""
-    args = context.route_args
-    if len(args) < 2:
-        await answer_query(update, context.alert("error.stale"))
-        return
     actor, now = context.actor, context.services.now()
-    cid, grade = context.arg_id(0), (None if args[1] == "auto" else args[1])
+    cid, grade = context.arg_id(0), (None if context.arg(1) == "auto" else context.arg(1))
     await context.services.db(lambda s: svc.set_grade(s, actor, cid, grade=grade, now=now))
     await answer_query(update, context.alert("card.saved_short"))
     await show_card(update, context, cid, edit=True)

@@ -114,12 +114,8 @@ flows.register(
 @router.callback("nk", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
 async def on_note_kind(update: Update, context: BotContext) -> None:
     """Tag the note just written as a call, visit or message."""
-    args = context.route_args
-    if len(args) < 3:
-        await answer_query(update, context.alert("error.stale"))
-        return
     actor, now = context.actor, context.services.now()
-    cid, note_id, kind = context.arg_id(0), context.arg_id(1), args[2]
+    cid, note_id, kind = context.arg_id(0), context.arg_id(1), context.arg(2)
 
     async def tag(session: AsyncSession) -> Note:
         note = await svc.set_note_kind(session, actor, note_id, kind=kind, now=now)
@@ -229,10 +225,6 @@ def _local(moment: Any, tz: str) -> str:
 @router.callback("nf", Perm.VIEW_CUSTOMER, Target.CUSTOMER)
 async def on_note_file(update: Update, context: BotContext) -> None:
     """Send a note's photo, voice note or file again."""
-    args = context.route_args
-    if len(args) < 2:
-        await answer_query(update, context.alert("error.stale"))
-        return
     cid, note_id = context.arg_id(0), context.arg_id(1)
     note = await context.services.db(lambda s: s.get(Note, note_id))
     if note is None or note.customer_id != cid or not note.file_id:
