@@ -55,25 +55,31 @@ class Wiring:
     retry_delays: tuple[float, ...] | None = None
 
 
-async def _dispatch_callback(update: Update, context: BotContext) -> None:
-    """Run the route the gate resolved and approved."""
-    route = context.route
-    if route is None or update.callback_query is None:
-        return  # the gate did not approve a route: fail closed
+async def _run_route(update: Update, context: BotContext, route: Route) -> None:
+    """Run an approved route; any route but the form's own ends a half-filled form.
+
+    A user who taps or types their way elsewhere has moved on, so a later message
+    is not taken as the answer to a question they no longer see.
+    """
     if not route.keeps_flow and context.flow_state is not None:
-        # Leaving a half-filled form by tapping elsewhere ends it, so a later message
-        # is not taken as the answer to a question the user no longer sees.
         user_id = context.actor.user_id
         await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
         context.flow_state = None
     await route.handler(update, context)
 
 
+async def _dispatch_callback(update: Update, context: BotContext) -> None:
+    """Run the button route the gate resolved and approved."""
+    if context.route is None or update.callback_query is None:
+        return  # the gate did not approve a route: fail closed
+    await _run_route(update, context, context.route)
+
+
 def _command(route: Route) -> Any:
     async def run(update: Update, context: BotContext) -> None:
         # Fail closed: only the route the gate approved for this very update runs.
         if context.route is route:
-            await route.handler(update, context)
+            await _run_route(update, context, route)
 
     return run
 

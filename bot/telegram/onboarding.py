@@ -89,7 +89,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
 # ---------------------------------------------------------------- start and deep links
 
 
-@router.command("start", Perm.ANY)
+@router.command("start", Perm.ANY, keeps_flow=True)
 async def cmd_start(update: Update, context: BotContext) -> None:
     """/start, with an invite or opt-in payload from a deep link, or plain."""
     payload = (context.args or [""])[0] if context.args else ""
@@ -250,7 +250,7 @@ async def on_language(update: Update, context: BotContext) -> None:
     await show_menu(update, context)
 
 
-@router.command("cancel", Perm.ANY)
+@router.command("cancel", Perm.ANY, keeps_flow=True)
 async def cmd_cancel(update: Update, context: BotContext) -> None:
     """/cancel: leave whatever flow the user is in."""
     state = await flows.current(context)

@@ -67,13 +67,13 @@ class Router:
 
         return register
 
-    def command(self, name: str, perm: Perm) -> Callable[[Handler], Handler]:
+    def command(self, name: str, perm: Perm, *, keeps_flow: bool = False) -> Callable[[Handler], Handler]:
         """Declare a command handler."""
 
         def register(handler: Handler) -> Handler:
             if name in self.commands:
                 raise ValueError(f"duplicate command {name!r}")
-            self.commands[name] = Route(name, perm, Target.NONE, handler)
+            self.commands[name] = Route(name, perm, Target.NONE, handler, keeps_flow=keeps_flow)
             return handler
 
         return register

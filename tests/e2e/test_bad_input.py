@@ -142,3 +142,12 @@ async def test_tapping_elsewhere_leaves_a_half_filled_form(bot: Driver) -> None:
     await bot.press(REP, "我的客户")
     replies = await bot.send(REP, "张伟")
     assert "📇 <b>张伟</b>" in texts(replies)
+
+
+async def test_a_command_elsewhere_also_leaves_the_form(bot: Driver) -> None:
+    await build_world(bot)
+    await add_customer(bot, REP, "张伟")
+    await bot.press(REP, "记录")
+    await bot.send(REP, "/help")
+    replies = await bot.send(REP, "张伟")
+    assert "📇 <b>张伟</b>" in texts(replies)
