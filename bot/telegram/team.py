@@ -27,8 +27,13 @@ from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
 log = logging.getLogger(__name__)
 
 
-async def show_team(update: Update, context: BotContext, team_id: int, *, edit: bool = False) -> None:
-    """Members with their customer counts, and what a lead can do."""
+MEMBERS_PAGE = 20
+
+
+async def show_team(
+    update: Update, context: BotContext, team_id: int, *, edit: bool = False, offset: int = 0
+) -> None:
+    """Members with their customer counts (a page at a time), and what a lead can do."""
     actor = context.actor
 
     async def load(session: AsyncSession) -> tuple[Team, list[svc.MemberRow]]:
@@ -36,7 +41,8 @@ async def show_team(update: Update, context: BotContext, team_id: int, *, edit: 
             session, actor, team_id=team_id
         )
 
-    team, members = await context.services.db(load)
+    team, everyone = await context.services.db(load)
+    members = everyone[offset : offset + MEMBERS_PAGE]
     text = context.t(
         "team.view",
         team=team.name,
@@ -47,6 +53,12 @@ async def show_team(update: Update, context: BotContext, team_id: int, *, edit: 
     rows: list[list[Button]] = chunk(
         [button(f"{m.name} ({m.customers})", "tu", team_id, m.user_id) for m in members], 2
     )
+    nav: list[Button] = []
+    if offset > 0:
+        nav.append(button(context.t("btn.prev"), "tm", team_id, max(0, offset - MEMBERS_PAGE)))
+    if offset + MEMBERS_PAGE < len(everyone):
+        nav.append(button(context.t("btn.next"), "tm", team_id, offset + MEMBERS_PAGE))
+    rows.append(nav)
     rows.append([button(context.t("btn.invite_rep"), "ti", team_id)])
     if actor.is_admin:
         rows.append([button(context.t("btn.invite_lead"), "tl", team_id)])
@@ -73,8 +85,7 @@ async def cmd_team(update: Update, context: BotContext) -> None:
 async def on_team(update: Update, context: BotContext) -> None:
     """Open a team."""
     await answer_query(update)
-    team_id = context.arg_id(0)
-    await show_team(update, context, team_id, edit=True)
+    await show_team(update, context, context.arg_id(0), edit=True, offset=context.arg_id(1, default=0))
 
 
 async def _invite(update: Update, context: BotContext, kind: str) -> None:

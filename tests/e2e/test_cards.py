@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from bot.console.driver import Driver
-from tests.e2e.world import LEAD, REP, REP2, add_customer, build_world, customer_id_of, texts
+from tests.e2e.world import LEAD, REP, REP2, add_customer, build_world, customer_id_of, payload, texts
 
 VCF = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:陈静\r\nTEL:13722223333\r\nORG:静雅花艺\r\nEND:VCARD\r\n"
@@ -166,7 +166,8 @@ async def test_filters_by_stage_grade_and_idle(bot: Driver) -> None:
     await bot.press(REP, "按阶段")
     replies = await bot.press(REP, "促成交易")
     assert "🎯 促成交易：共 1 位客户" in texts(replies) and "刘洋" in str(replies[-1].reply_markup)
-    replies = await bot.press(REP, "30天未联系")
+    await bot.press(REP, "多久未联系")
+    replies = await bot.press(REP, "30 天")
     assert "30 天未联系：共 2 位客户" in texts(replies)
 
 
@@ -190,3 +191,18 @@ async def test_purchase_dates_read_backwards(bot: Driver) -> None:
         await bot.press(REP, "跳过")
         replies = await bot.send(REP, typed)
         assert f"• {shown} — 100.00" in texts(replies), typed
+
+
+async def test_a_big_team_pages_its_members(bot: Driver) -> None:
+    await build_world(bot)
+    for uid in range(100, 125):
+        bot.user(uid, f"Rep {uid}")
+        await bot.send(LEAD, "/team")
+        code = payload(await bot.press(LEAD, "邀请销售"))
+        await bot.send(uid, f"/start {code}")
+    first = (await bot.send(LEAD, "/team"))[-1]
+    first_page, first_size = str(first.reply_markup), len(first.buttons())
+    second = (await bot.press(LEAD, "下一页"))[-1]  # the same message, edited
+    names = first_page + str(second.reply_markup)
+    assert all(f"Rep {uid}" in names for uid in range(100, 125))
+    assert first_size < 30

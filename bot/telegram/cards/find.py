@@ -80,7 +80,7 @@ async def search_and_show(
             [
                 button(context.t("btn.filter_stage"), "fl", "s"),
                 button(context.t("btn.filter_grade"), "fl", "g"),
-                button(context.t("btn.filter_idle"), "fl", "i", IDLE_DAYS),
+                button(context.t("btn.filter_idle"), "fl", "i"),
             ]
         )
     rows.append([button(context.t("btn.menu"), "m")])
@@ -122,7 +122,8 @@ async def on_my_customers(update: Update, context: BotContext) -> None:
     await search_and_show(update, context, svc.Filters(), offset, edit=True)
 
 
-IDLE_DAYS = 30
+# "Not contacted for N days": the choices offered (a week, two, a month, a quarter).
+IDLE_CHOICES = (7, 14, 30, 90)
 
 
 @router.callback("fl", Perm.MEMBER)
@@ -143,6 +144,16 @@ async def on_filter(update: Update, context: BotContext) -> None:
             context,
             context.t("grade.filter"),
             keyboard([grades, [button(context.t("btn.back"), "my", 0)]]),
+            edit=True,
+        )
+        return
+    if kind == "i" and value is None:
+        days = [button(context.t("btn.idle_days", days=d), "fl", "i", d) for d in IDLE_CHOICES]
+        await reply(
+            update,
+            context,
+            context.t("find.idle_filter"),
+            keyboard([days, [button(context.t("btn.back"), "my", 0)]]),
             edit=True,
         )
         return
