@@ -53,12 +53,18 @@ class Catalogue:
     """Compiled templates of every language, checked to have the same keys."""
 
     templates: dict[str, dict[str, Template]] = field(default_factory=dict)
+    # Texts without placeholders or logic, rendered once (most button labels and names).
+    constants: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def text(self, lang: str, key: str, /, **params: Any) -> str:
         """Render one text in a language (falling back to the default language)."""
-        table = self.templates.get(lang) or self.templates[DEFAULT_LANGUAGE]
+        if lang not in self.templates:
+            lang = DEFAULT_LANGUAGE
+        constant = self.constants[lang].get(key)
+        if constant is not None:
+            return constant
         try:
-            template = table[key]
+            template = self.templates[lang][key]
         except KeyError:
             raise CatalogueError(f"unknown text key {key!r}") from None
         return template.render(params).strip()
@@ -90,13 +96,17 @@ def load_catalogue(directory: Path = TEMPLATES) -> Catalogue:
     catalogue = Catalogue()
     for lang, table in sources.items():
         compiled: dict[str, Template] = {}
+        constants: dict[str, str] = {}
         for key, source in table.items():
             env = plain_env if key.startswith(PLAIN_PREFIXES) else html_env
             try:
                 compiled[key] = env.from_string(source)
             except Exception as error:  # a template syntax error must name its key
                 raise CatalogueError(f"{lang}.toml: {key}: {error}") from error
+            if "{{" not in source and "{%" not in source and "{#" not in source:
+                constants[key] = compiled[key].render().strip()
         catalogue.templates[lang] = compiled
+        catalogue.constants[lang] = constants
     return catalogue
 
 

@@ -6,6 +6,7 @@ import asyncio
 import html
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,54 @@ RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass
+class Known:
+    """What the bot knows about a recent user: their role and their form in progress."""
+
+    actor: Actor
+    flow: FlowState | None
+    until: float
+
+
+class Identities:
+    """Recent users' roles and forms, kept in memory between their updates.
+
+    Every update needs both before anything else, and reading them is most of a quick
+    update's database time. This process is the one that changes them (invites,
+    removals, language, forms), and it keeps the entries current as it does; an entry
+    also expires after `ttl` seconds, a safety net for a change made elsewhere. Any
+    error while handling a user's update drops their entry, so the next update reads
+    the database again.
+    """
+
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic, size: int = 20000):
+        self.ttl, self.clock, self.size = ttl, clock, size
+        self._known: dict[int, Known] = {}
+
+    def get(self, user_id: int) -> Known | None:
+        """A fresh entry, or None."""
+        known = self._known.get(user_id)
+        if known is None or known.until < self.clock():
+            return None
+        return known
+
+    def remember(self, actor: Actor, flow: FlowState | None) -> None:
+        """Keep a user's role and form."""
+        if len(self._known) >= self.size:
+            self._known.clear()  # crude but bounded; entries are cheap to read again
+        self._known[actor.user_id] = Known(actor, flow, self.clock() + self.ttl)
+
+    def set_flow(self, user_id: int, flow: FlowState | None) -> None:
+        """The user's form changed (started, advanced or ended)."""
+        known = self._known.get(user_id)
+        if known is not None:
+            known.flow = flow
+
+    def forget(self, user_id: int) -> None:
+        """Drop a user's entry (their role changed, or something went wrong)."""
+        self._known.pop(user_id, None)
+
+
+@dataclass
 class Services:
     """What handlers need from the outside world, wired once in `build_application`."""
 
@@ -59,6 +108,7 @@ class Services:
     clock: Clock = system_clock
     bot_username: str = "salesbot"
     retry_delays: tuple[float, ...] = RETRY_DELAYS
+    identities: Identities = field(default_factory=Identities)
 
     def now(self) -> datetime:
         """The current time from the (settable) clock."""
@@ -111,8 +161,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._actor: Actor | None = None
-        # The user's form in progress as read by the gate; kept current by the flow engine.
-        self.flow_state: FlowState | None = None
+        self._flow: FlowState | None = None
         self.route: Route | None = None
         self.route_args: list[str] = []
 
@@ -132,6 +181,17 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     @actor.setter
     def actor(self, value: Actor) -> None:
         self._actor = value
+
+    @property
+    def flow_state(self) -> FlowState | None:
+        """The user's form in progress (as the gate found it; kept current by the flow engine)."""
+        return self._flow
+
+    @flow_state.setter
+    def flow_state(self, value: FlowState | None) -> None:
+        self._flow = value
+        if self._actor is not None:
+            self.services.identities.set_flow(self._actor.user_id, value)
 
     def arg_id(self, index: int, default: int | None = None, *, user: bool = False) -> int:
         """Button argument `index` as a row id, offset or (user=True) Telegram user id.

@@ -24,6 +24,9 @@ async def on_error(update: object, context: BotContext) -> None:
 
 async def report(update: Update, context: BotContext, error: BaseException | None) -> None:
     """Tell the user about an error in their language (and log the unexpected ones once)."""
+    if update.effective_user is not None:
+        # Whatever failed, read this user's role and form afresh next time.
+        context.services.identities.forget(update.effective_user.id)
     if isinstance(error, SalesbotError):
         text = context.t(error.key, **error.params)
         markup = None

@@ -63,7 +63,13 @@ async def _admit(update: Update, context: BotContext) -> None:
             admin_ids=services.settings.admin_ids,
         )
 
-    context.actor, context.flow_state = await services.db(identify)
+    known = services.identities.get(user.id)
+    if known is None:
+        actor, flow = await services.db(identify)
+        services.identities.remember(actor, flow)
+    else:
+        actor, flow = known.actor, known.flow
+    context.actor, context.flow_state = actor, flow
     if update.callback_query is not None:
         await _check_callback(update, context)
         return

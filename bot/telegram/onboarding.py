@@ -58,6 +58,7 @@ async def refresh_actor(context: BotContext) -> Actor:
     context.actor = await services.db(
         lambda s: team_service.resolve_actor(s, user_id=user_id, admin_ids=services.settings.admin_ids)
     )
+    services.identities.remember(context.actor, context.flow_state)
     return context.actor
 
 
@@ -164,6 +165,7 @@ async def _customer_optin(update: Update, context: BotContext, code: str) -> Non
     except Stale as error:
         await reply(update, context, context.t(error.key))
         return
+    context.services.identities.forget(actor.user_id)  # a stranger no more: a customer
     await reply(update, context, context.t("optin.welcome", name=customer.name, rep=rep.name if rep else ""))
     if rep is not None:
         rep_text = context.services.text(rep.language, "optin.rep_told", name=customer.name)

@@ -251,6 +251,7 @@ async def on_remove_member_confirmed(update: Update, context: BotContext) -> Non
     removed = await services.db(
         lambda s: svc.remove_member(s, actor, team_id=team_id, user_id=user_id, now=services.now())
     )
+    services.identities.forget(user_id)  # their role is gone from this moment
     await answer_query(update)
     await reply(update, context, context.t("team.removed"))
     try:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain import card
 from bot.domain.access import Perm, Role
@@ -129,8 +129,23 @@ def money(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def card_keyboard(context: BotContext, cid: int, sect: Section) -> Any:
+# Built keyboards are immutable, so each (catalogue, language, card, section) is built once.
+_KEYBOARDS: dict[tuple[int, str, int, Section], InlineKeyboardMarkup] = {}
+_KEYBOARDS_MAX = 4096
+
+
+def card_keyboard(context: BotContext, cid: int, sect: Section) -> InlineKeyboardMarkup:
     """Section tabs and the card's actions."""
+    key = (id(context.services.catalogue), context.lang, cid, sect)
+    built = _KEYBOARDS.get(key)
+    if built is None:
+        if len(_KEYBOARDS) >= _KEYBOARDS_MAX:
+            _KEYBOARDS.clear()
+        built = _KEYBOARDS[key] = _build_card_keyboard(context, cid, sect)
+    return built
+
+
+def _build_card_keyboard(context: BotContext, cid: int, sect: Section) -> InlineKeyboardMarkup:
     tabs = [
         button(("• " if s is sect else "") + context.t(f"btn.section.{s.value}"), "cv", cid, s.value)
         for s in Section
