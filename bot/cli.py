@@ -132,3 +132,45 @@ def upgrade() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def playbooks() -> None:
+    """Check playbook files and draw them."""
+
+
+@playbooks.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def playbooks_check(files: tuple[Path, ...]) -> None:
+    """Check playbook files (all of playbooks/ by default); exit 1 on any problem."""
+    from bot.playbooks.check import check_files, playbook_files
+
+    paths = list(files) or playbook_files()
+    loaded, problems = check_files(paths)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(paths)} file(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"{len(loaded)} playbook(s) OK: {', '.join(sorted(loaded))}")
+
+
+@playbooks.command("diagram")
+@click.argument("playbook_id")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", help="Language of the labels.")
+def playbooks_diagram(playbook_id: str, lang: str) -> None:
+    """Print a playbook's steps as a Mermaid flowchart."""
+    from bot.playbooks.check import PLAYBOOKS, load_file
+    from bot.playbooks.diagram import mermaid
+
+    path = PLAYBOOKS / f"{playbook_id}.toml"
+    if not path.exists():
+        click.echo(f"no playbook {playbook_id!r} in {PLAYBOOKS}", err=True)
+        raise SystemExit(1)
+    playbook, problems = load_file(path)
+    if playbook is None:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1)
+    click.echo(mermaid(playbook, lang), nl=False)
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, or_, update
@@ -16,6 +16,7 @@ from bot.domain.access import Actor, CustomerRef, Role, can_edit_customer, can_v
 from bot.domain.card import FieldSpec, Kind, Stage
 from bot.domain.dates import DateParseError, parse_date
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.money import parse_number
 from bot.domain.search import normalise, search_text
 from bot.services.team import new_code
 from bot.storage.models import Customer, Note, Purchase, Team
@@ -364,21 +365,7 @@ async def set_note_kind(
 
 def parse_amount(raw: str) -> Decimal:
     """A purchase amount: digits with optional decimals, commas, ¥/$ and 元/万 tolerated."""
-    text = card.clean_text(raw).replace(",", "").replace("，", "")
-    multiplier = Decimal(1)
-    for sign in ("¥", "￥", "$", "元", "rmb", "RMB", "CNY", "cny"):
-        text = text.replace(sign, "")
-    if text.endswith("万"):
-        multiplier, text = Decimal(10000), text[:-1]
-    elif text.lower().endswith("k"):
-        multiplier, text = Decimal(1000), text[:-1]
-    try:
-        amount = Decimal(text.strip()) * multiplier
-    except InvalidOperation:
-        raise InvalidInput("error.amount") from None
-    if not amount.is_finite() or amount >= Decimal("1e12"):
-        raise InvalidInput("error.amount")
-    amount = amount.quantize(Decimal("0.01"))
+    amount = parse_number(raw)
     if amount <= 0:
         raise InvalidInput("error.amount")
     return amount

@@ -1,0 +1,473 @@
+"""The playbook engine: a pure function from (playbook, saved run, input) to the next run.
+
+Nothing here touches the database or Telegram. A run is the list of steps passed
+(`trail`, the current step last) and the answers given. Silent steps (branches,
+writes, reminders, records) are passed on the way to the next step the rep sees.
+What a run does to the card is computed only when it ends (`actions`), from the
+trail, so Back never has to undo anything and an abandoned run changes nothing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.domain.dates import DateParseError, parse_date
+from bot.domain.errors import InvalidInput
+from bot.domain.money import parse_number
+from bot.playbooks.model import (
+    ASKS,
+    SHOWN,
+    Branch,
+    Checklist,
+    Choice,
+    Condition,
+    DateAnswer,
+    End,
+    FreeText,
+    Number,
+    Playbook,
+    Record,
+    Remind,
+    Sale,
+    Scale,
+    SetField,
+    SetGrade,
+    SetStage,
+    Tip,
+)
+
+# Outcome records: their kinds, their columns (and which answers may fill each), results.
+RECORD_KINDS: dict[str, str] = {
+    "objection": "an objection met, the method used and how it went",
+    "closing": "a closing attempt, the method used and the outcome",
+    "complaint": "a complaint with the date it must be resolved by",
+    "revisit": "an after-sale revisit and the customer's satisfaction",
+    "winback": "an attempt to win back a customer at risk",
+}
+RECORD_COLUMNS: dict[str, tuple[type, ...]] = {
+    "type": (Choice,),
+    "words": (FreeText,),
+    "method": (Choice,),
+    "result": (Choice,),
+    "amount": (Number,),
+    "reason": (FreeText, Choice),
+    "due_on": (DateAnswer,),
+    "score": (Scale,),
+}
+RESULTS = ("won", "resolved", "partly", "pending", "follow_up", "lost")
+WINNING = frozenset({"won", "resolved"})
+
+CALLBACK_PREFIX = "pb"
+CALLBACK_MAX_BYTES = 64
+SEQ_MODULO = 10000  # the run's change counter as buttons carry it
+_WIDEST_ID = 2**31 - 1
+SILENT_HOPS_MAX = 200
+
+
+def button_data(customer_id: int, run_id: int, seq: int, action: str, arg: int | str = "") -> str:
+    """A playbook button's callback data: `pb:<customer>:<run>:<seq>:<action>:<arg>`."""
+    return f"{CALLBACK_PREFIX}:{customer_id}:{run_id}:{seq % SEQ_MODULO}:{action}:{arg}"
+
+
+def widest_callback(options: int) -> int:
+    """The longest callback data a step with this many options can produce, in bytes."""
+    return len(button_data(_WIDEST_ID, _WIDEST_ID, SEQ_MODULO - 1, "p", max(options - 1, 0)).encode())
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where a run is: the steps passed (current last) and the answers so far."""
+
+    trail: tuple[str, ...]
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    finished: bool = False
+
+    @property
+    def step(self) -> str:
+        """The current step."""
+        return self.trail[-1]
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in the database."""
+        return {"trail": list(self.trail), "answers": dict(self.answers), "finished": self.finished}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunState:
+        """From the database."""
+        return cls(tuple(data["trail"]), dict(data.get("answers", {})), bool(data.get("finished")))
+
+
+@dataclass(frozen=True)
+class Given:
+    """What the rep did: a button (`next`, `pick`, `toggle`, `done`, `skip`, `back`) or typed text."""
+
+    action: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The run after an input; `error` (the run unchanged) when the input could not be used."""
+
+    state: RunState
+    error: InvalidInput | None = None
+    notice: str | None = None  # a catalogue key to show above the step (e.g. "at the start")
+
+
+FieldCheck = Callable[[str, str], None]
+
+
+def _no_field_check(_key: str, _raw: str) -> None:
+    return None
+
+
+def begin(playbook: Playbook) -> RunState:
+    """A new run, at the first step the rep sees."""
+    return _settle(playbook, RunState((playbook.start,)))
+
+
+def advance(
+    playbook: Playbook,
+    state: RunState,
+    given: Given,
+    *,
+    today: date,
+    check_field: FieldCheck = _no_field_check,
+) -> Outcome:
+    """Apply one input to a run."""
+    if state.finished:
+        return Outcome(state, InvalidInput("error.stale"))
+    step = playbook.step(state.step)
+    if given.action == "back":
+        return _back(playbook, state)
+    try:
+        if isinstance(step, Tip):
+            if given.action not in ("next", "text"):
+                raise InvalidInput("error.stale")
+            return Outcome(_goto(playbook, state, step.next, state.answers))
+        if isinstance(step, End):
+            raise InvalidInput("error.stale")
+        assert isinstance(step, ASKS)
+        if given.action == "skip":
+            if not step.optional:
+                raise InvalidInput("error.stale")
+            answers = {k: v for k, v in state.answers.items() if k != step.key}
+            return Outcome(_goto(playbook, state, _skip_target(step), answers))
+        return _answer(playbook, state, step, given, today=today, check_field=check_field)
+    except InvalidInput as error:
+        return Outcome(state, error)
+
+
+def _answer(
+    playbook: Playbook,
+    state: RunState,
+    step: Any,
+    given: Given,
+    *,
+    today: date,
+    check_field: FieldCheck,
+) -> Outcome:
+    answers = dict(state.answers)
+    if isinstance(step, Choice):
+        option = _option(step, given)
+        answers[step.key] = option.id
+        return Outcome(_goto(playbook, state, option.next or step.next, answers))
+    if isinstance(step, Checklist):
+        ticked = list(answers.get(step.key, []))
+        if given.action == "toggle":
+            option = _option(step, given)
+            ticked = [t for t in ticked if t != option.id] if option.id in ticked else [*ticked, option.id]
+            answers[step.key] = [o.id for o in step.options if o.id in ticked]
+            return Outcome(replace(state, answers=answers))
+        if given.action == "done":
+            if len(ticked) < step.min:
+                raise InvalidInput("playbook.tick_more", count=step.min)
+            answers[step.key] = ticked
+            return Outcome(_goto(playbook, state, step.next, answers))
+        raise InvalidInput("playbook.use_buttons")
+    if given.action == "pick" and isinstance(step, Scale):
+        answers[step.key] = _score(given.value)
+    elif given.action != "text":
+        raise InvalidInput("error.stale")
+    elif isinstance(step, Scale):
+        answers[step.key] = _score(given.value)
+    elif isinstance(step, FreeText):
+        answers[step.key] = _free_text(playbook, step, given.value, check_field)
+    elif isinstance(step, Number):
+        answers[step.key] = _number(step, given.value)
+    elif isinstance(step, DateAnswer):
+        answers[step.key] = _date(playbook, step, given.value, today, check_field)
+    return Outcome(_goto(playbook, state, step.next, answers))
+
+
+def _option(step: Choice | Checklist, given: Given) -> Any:
+    """The option a button names (by index), or the one whose label or id was typed."""
+    if given.action in ("pick", "toggle"):
+        if given.value.isdigit() and int(given.value) < len(step.options):
+            return step.options[int(given.value)]
+        raise InvalidInput("error.stale")
+    if given.action == "text" and isinstance(step, Choice):
+        typed = _fold(given.value)
+        for option in step.options:
+            if typed in (_fold(option.id), _fold(option.label.zh), _fold(option.label.en)):
+                return option
+    raise InvalidInput("playbook.use_buttons")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _score(raw: str) -> int:
+    text = unicodedata.normalize("NFKC", raw).strip().rstrip("分").strip()
+    if text in ("1", "2", "3", "4", "5"):
+        return int(text)
+    raise InvalidInput("playbook.score")
+
+
+def _free_text(playbook: Playbook, step: FreeText, raw: str, check_field: FieldCheck) -> str:
+    text = raw.strip()
+    if not text:
+        raise InvalidInput("error.empty")
+    if len(text) > step.max_length:
+        raise InvalidInput("error.too_long", limit=step.max_length, length=len(text))
+    for key in fields_fed_by(playbook, step.key):
+        check_field(key, text)
+    return text
+
+
+def _number(step: Number, raw: str) -> str:
+    value = parse_number(raw, error="playbook.number")
+    if step.min is not None and value < Decimal(str(step.min)):
+        raise InvalidInput("playbook.number_min", limit=_plain(step.min))
+    if step.max is not None and value > Decimal(str(step.max)):
+        raise InvalidInput("playbook.number_max", limit=_plain(step.max))
+    return _plain(value)
+
+
+def _plain(value: float | Decimal) -> str:
+    text = f"{Decimal(str(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _date(
+    playbook: Playbook, step: DateAnswer, raw: str, today: date, check_field: FieldCheck
+) -> dict[str, str]:
+    try:
+        parsed = parse_date(raw, today=today, past=step.past)
+    except DateParseError:
+        raise InvalidInput("error.date") from None
+    for key in fields_fed_by(playbook, step.key):
+        check_field(key, raw)
+    on = parsed.next_occurrence(today) if parsed.year is None else parsed.to_date()
+    return {"on": on.isoformat(), "typed": raw.strip()}
+
+
+def fields_fed_by(playbook: Playbook, key: str) -> list[str]:
+    """The card fields a playbook writes from an answer (checked as soon as it is typed)."""
+    return [s.field for s in playbook.steps if isinstance(s, SetField) and s.source == key and not s.map]
+
+
+def _skip_target(step: Any) -> str | None:
+    return step.next or (step.options[0].next if isinstance(step, Choice) and step.options else None)
+
+
+def _goto(playbook: Playbook, state: RunState, target: str | None, answers: Mapping[str, Any]) -> RunState:
+    if target is None:  # the checker rules this out for checked files
+        raise InvalidInput("error.stale")
+    return _settle(playbook, RunState((*state.trail, target), answers))
+
+
+def _settle(playbook: Playbook, state: RunState) -> RunState:
+    """Pass silent steps until one the rep sees; an end finishes the run."""
+    trail, answers = list(state.trail), state.answers
+    for _ in range(SILENT_HOPS_MAX):
+        step = playbook.step(trail[-1])
+        if isinstance(step, End):
+            return RunState(tuple(trail), answers, finished=True)
+        if isinstance(step, SHOWN):
+            return RunState(tuple(trail), answers)
+        if isinstance(step, Branch):
+            target = next((c.next for c in step.cases if holds(c.when, answers)), step.default)
+        else:
+            target = step.next
+        trail.append(target)
+    raise RuntimeError(f"playbook {playbook.id} loops through silent steps at {trail[-1]}")
+
+
+def _back(playbook: Playbook, state: RunState) -> Outcome:
+    """To the step the rep saw before this one, its answer kept to show."""
+    trail = list(state.trail[:-1])
+    while trail and not isinstance(playbook.step(trail[-1]), ASKS | Tip):
+        trail.pop()
+    if not trail:
+        return Outcome(state, notice="playbook.at_start")
+    return Outcome(RunState(tuple(trail), state.answers))
+
+
+def holds(cond: Condition, answers: Mapping[str, Any]) -> bool:
+    """Whether a branch condition holds for these answers."""
+    if cond.total:
+        value: Any = sum(_numeric(answers.get(key)) for key in cond.total)
+    else:
+        value = answers.get(cond.answer or "")
+    if cond.answered is not None and (value not in (None, "", [])) != cond.answered:
+        return False
+    if cond.is_ is not None and value != cond.is_:
+        return False
+    if cond.in_ and value not in cond.in_:
+        return False
+    if cond.contains is not None and cond.contains not in (value or []):
+        return False
+    if cond.count_at_least is not None and len(value or []) < cond.count_at_least:
+        return False
+    if cond.at_least is not None and (value is None or _numeric(value) < cond.at_least):
+        return False
+    return not (cond.at_most is not None and (value is None or _numeric(value) > cond.at_most))
+
+
+def _numeric(value: Any) -> float:
+    if value is None or isinstance(value, list | dict):
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+# ---------------------------------------------------------------- what a finished run does
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """Write a card field (as typed, so the card's own rules read it)."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """Move the customer to a stage."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    """Set the grade by hand."""
+
+    grade: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A follow-up task for the rep; its text is the step's, in the rep's language."""
+
+    step: str
+    due: date
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """An outcome for the team's statistics."""
+
+    kind: str
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PurchaseMade:
+    """A sale, recorded as the card's purchase button records it."""
+
+    amount: str
+    items: str
+
+
+Action = FieldChange | StageChange | GradeChange | Reminder | OutcomeRecord | PurchaseMade
+
+
+def actions(playbook: Playbook, state: RunState, *, today: date) -> list[Action]:
+    """What a finished run does, in the order its steps were passed."""
+    out: list[Action] = []
+    answers = state.answers
+    for step_id in state.trail:
+        step = playbook.step(step_id)
+        if isinstance(step, SetField | SetStage | SetGrade):
+            value = _written(step, answers)
+            if value is None:
+                continue
+            if isinstance(step, SetField):
+                out.append(FieldChange(step.field, value))
+            elif isinstance(step, SetStage):
+                out.append(StageChange(value))
+            else:
+                out.append(GradeChange(value))
+        elif isinstance(step, Remind):
+            due = today + timedelta(days=step.in_days) if step.in_days is not None else None
+            if step.source is not None:
+                given = answers.get(step.source)
+                due = date.fromisoformat(given["on"]) if isinstance(given, dict) else None
+            if due is not None:
+                out.append(Reminder(step.id, due))
+        elif isinstance(step, Record):
+            values = dict(step.values)
+            for column, key in step.fields.items():
+                value = answers.get(key)
+                if isinstance(value, dict):
+                    value = value.get("on")
+                if value not in (None, "", []):
+                    values[column] = str(value)
+            out.append(OutcomeRecord(step.record, values))
+        elif isinstance(step, Sale):
+            amount = answers.get(step.amount)
+            if amount not in (None, "") and Decimal(str(amount)) > 0:
+                items = answers.get(step.items) if step.items else None
+                out.append(PurchaseMade(str(amount), str(items or "")))
+    return out
+
+
+def _written(step: SetField | SetStage | SetGrade, answers: Mapping[str, Any]) -> str | None:
+    if isinstance(step, SetField):
+        fixed = step.value
+    else:
+        fixed = step.stage if isinstance(step, SetStage) else step.grade
+    if fixed is not None:
+        return fixed
+    value = answers.get(step.source or "")
+    if value in (None, "", []):
+        return None
+    if isinstance(value, dict):
+        value = value.get("typed")
+    if step.map:
+        return step.map.get(str(value))
+    return str(value)
+
+
+def outcome(playbook: Playbook, state: RunState) -> str | None:
+    """The outcome id of a finished run."""
+    step = playbook.step(state.step)
+    return step.outcome if isinstance(step, End) else None
+
+
+def answered(playbook: Playbook, state: RunState) -> list[tuple[Any, Any]]:
+    """The (step, answer) pairs along the trail, in order, for the summary."""
+    seen: set[str] = set()
+    out = []
+    for step_id in state.trail:
+        step = playbook.step(step_id)
+        if isinstance(step, ASKS) and step.key not in seen and step.key in state.answers:
+            seen.add(step.key)
+            out.append((step, state.answers[step.key]))
+    return out
+
+
+def ranked(step: Choice, stats: Mapping[str, tuple[int, int]]) -> list[tuple[int, Any, int, int]]:
+    """A choice's options as (index, option, wins, tries), most wins first, file order on ties."""
+    rows = [(i, o, *stats.get(o.id, (0, 0))) for i, o in enumerate(step.options)]
+    return sorted(rows, key=lambda row: (-row[2], -(row[2] / row[3]) if row[3] else 0.0, row[0]))
