@@ -333,9 +333,15 @@ def _check_references(playbook: Playbook, name: str) -> Iterator[Problem]:
             for column, key in step.fields.items():
                 kinds = engine.RECORD_COLUMNS.get(column, ())
                 yield from need(step.id, key, *kinds, what=f"record column {column!r}")
-            result = step.values.get("result")
-            if result is not None and result not in engine.RESULTS:
-                yield Problem(name, step.id, f"unknown result {result!r}")
+            results = [step.values["result"]] if "result" in step.values else []
+            producer = answers.get(step.fields.get("result", ""))
+            if isinstance(producer, Choice):
+                results += [option.id for option in producer.options]
+            for result in results:
+                if result not in engine.RESULTS:
+                    yield Problem(
+                        name, step.id, f"result {result!r} is not one of {', '.join(engine.RESULTS)}"
+                    )
         elif isinstance(step, Sale):
             yield from need(step.id, step.amount, Number, what="the purchase amount")
             yield from need(step.id, step.items, what="the purchase items")
