@@ -24,10 +24,13 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.domain.access import Perm
 from bot.i18n import Catalogue, catalogue
+from bot.playbooks.check import load_all
+from bot.playbooks.model import Playbook
 from bot.services import flows as flow_store
+from bot.services import playbooks as playbook_service
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
-from bot.telegram import cards, onboarding, team  # noqa: F401  (handlers register their routes)
+from bot.telegram import cards, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
@@ -53,6 +56,7 @@ class Wiring:
     catalogue: Catalogue | None = None
     rate_limiter: bool = True
     retry_delays: tuple[float, ...] | None = None
+    playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
 
 
 async def _run_route(update: Update, context: BotContext, route: Route) -> None:
@@ -109,6 +113,8 @@ def build_application(wiring: Wiring) -> SalesApp:
     )
     if wiring.retry_delays is not None:
         services.retry_delays = wiring.retry_delays
+    # Every playbook file must pass the checker, or the bot does not start.
+    services.playbooks = load_all() if wiring.playbooks is None else wiring.playbooks
     builder = (
         Application.builder()
         .token(token)
@@ -149,10 +155,24 @@ async def _post_init(application: SalesApp) -> None:
     await onboarding.set_default_commands(
         application.bot, services.catalogue, services.settings.default_language
     )
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
     link = await admin_claim_link(services)
     if link:
         application.bot_data.claim_link = link
         log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
+
+
+TIDY_EVERY = timedelta(hours=6)
+TIDY_FIRST = timedelta(minutes=1)
+
+
+async def _tidy_runs(context: BotContext) -> None:
+    """Close playbook runs nobody has touched for two weeks."""
+    services = context.services
+    closed = await services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
+    if closed:
+        log.info("closed %d abandoned playbook runs", closed)
 
 
 async def admin_claim_link(services: Services) -> str | None:

@@ -173,4 +173,3 @@ def playbooks_diagram(playbook_id: str, lang: str) -> None:
             click.echo(str(problem), err=True)
         raise SystemExit(1)
     click.echo(mermaid(playbook, lang), nl=False)
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +120,20 @@ def check_files(paths: Iterable[Path]) -> tuple[dict[str, Playbook], list[Proble
 
 
 def load_all(directory: Path = PLAYBOOKS) -> dict[str, Playbook]:
-    """Every playbook of a directory, in menu order; PlaybookError if any fails the checker."""
-    playbooks, problems = check_files(playbook_files(directory))
+    """Every playbook of a directory, in menu order; PlaybookError if any fails the checker.
+
+    Files are parsed again only when one of them changed.
+    """
+    files = playbook_files(directory)
+    return dict(_load_all(tuple((path, path.stat().st_mtime_ns) for path in files)))
+
+
+@lru_cache(maxsize=8)
+def _load_all(files: tuple[tuple[Path, int], ...]) -> tuple[tuple[str, Playbook], ...]:
+    playbooks, problems = check_files(path for path, _ in files)
     if problems:
         raise PlaybookError(problems)
-    return dict(sorted(playbooks.items(), key=lambda item: (item[1].order, item[0])))
+    return tuple(sorted(playbooks.items(), key=lambda item: (item[1].order, item[0])))
 
 
 def _schema_problems(name: str, raw: Any, error: ValidationError) -> Iterator[Problem]:
@@ -271,8 +281,11 @@ def _texts(playbook: Playbook) -> Iterator[tuple[str | None, str, Text | None, b
             if isinstance(step, Choice | Checklist):
                 for option in step.options:
                     yield step.id, f"option {option.id!r} label", option.label, True
-        elif isinstance(step, Remind | End):
+        elif isinstance(step, Remind):
             yield step.id, "text", step.text, True
+        elif isinstance(step, End):
+            yield step.id, "text", step.text, True
+            yield step.id, "label", step.label, True
 
 
 def _check_texts(playbook: Playbook, name: str) -> Iterator[Problem]:

@@ -303,7 +303,7 @@ def _settle(playbook: Playbook, state: RunState) -> RunState:
 def _back(playbook: Playbook, state: RunState) -> Outcome:
     """To the step the rep saw before this one, its answer kept to show."""
     trail = list(state.trail[:-1])
-    while trail and not isinstance(playbook.step(trail[-1]), ASKS | Tip):
+    while trail and not isinstance(playbook.step(trail[-1]), (*ASKS, Tip)):
         trail.pop()
     if not trail:
         return Outcome(state, notice="playbook.at_start")

@@ -217,6 +217,7 @@ class End(_Step):
 
     kind: Literal["end"]
     outcome: StepId
+    label: Text | None = None  # the outcome as the summary note names it
     text: Text
 
 

@@ -299,6 +299,7 @@ async def add_note(
     kind: str = "note",
     file_id: str | None = None,
     file_kind: str | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Note:
     """Add an entry to the customer's timeline.
 
@@ -336,7 +337,7 @@ async def add_note(
         text=body,
         file_id=file_id,
         file_kind=file_kind,
-        meta={},
+        meta=meta or {},
         created_at=now,
     )
     note.id = (

@@ -14,7 +14,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
-from bot.storage.models import Customer, FlowState, Invite, Membership, Note, Task, Team, User
+from bot.storage.models import (
+    Customer,
+    FlowState,
+    Invite,
+    Membership,
+    Note,
+    PlaybookRun,
+    Task,
+    Team,
+    User,
+)
 
 # Deep-link payload prefixes (the payload is at most 64 characters of A-Za-z0-9_-).
 INVITE_PREFIX = {"admin": "a", "lead": "l", "rep": "r"}
@@ -347,6 +357,16 @@ async def reassign_customers(
             col(Task.done_at).is_(None),
         )
         .values(owner_id=to_user)
+    )
+    # The old owner's playbook runs about these customers end; the new owner starts afresh.
+    await session.exec(
+        update(PlaybookRun)
+        .where(
+            col(PlaybookRun.team_id) == team_id,
+            col(PlaybookRun.user_id) == from_user,
+            col(PlaybookRun.status) == "active",
+        )
+        .values(status="abandoned", ended_at=now, updated_at=now)
     )
     meta = {"event": "reassign", "old": result.source, "new": result.target}
     session.add_all(

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.domain.search import SEARCH_TEXT_MAX
@@ -202,3 +202,63 @@ class FlowState(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     nonce: str = Field(max_length=8)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PlaybookRun(SQLModel, table=True):
+    """A rep's run of a playbook about one customer, saved at every step."""
+
+    __tablename__ = "playbook_runs"
+    __table_args__ = (
+        # One active run per rep and customer; finished and abandoned runs stay as history.
+        Index(
+            "uq_playbook_runs_active",
+            "user_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_playbook_runs_status_updated", "status", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    user_id: int = Field(sa_type=BigInteger)
+    playbook: str = Field(max_length=24)
+    status: str = Field(default="active", max_length=12)  # active | done | abandoned
+    step: str = Field(max_length=24)
+    seq: int = 0  # changes at every step, so buttons of an earlier step read as stale
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: str | None = Field(default=None, max_length=24)
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class Outcome(SQLModel, table=True):
+    """What happened when a rep met an objection, tried to close, took a complaint…"""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        Index("ix_outcomes_team_kind_type", "team_id", "kind", "type"),
+        Index("ix_outcomes_customer", "customer_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    user_id: int = Field(sa_type=BigInteger)
+    run_id: int | None = Field(default=None, foreign_key="playbook_runs.id")
+    playbook: str = Field(max_length=24)
+    kind: str = Field(max_length=16)  # objection | closing | complaint | revisit | winback
+    type: str | None = Field(default=None, max_length=24)
+    method: str | None = Field(default=None, max_length=24)
+    result: str | None = Field(default=None, max_length=16)
+    words: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=1000)
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    score: int | None = None
+    due_on: date | None = None
+    resolved_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -9,8 +9,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.domain.access import Actor
 from bot.domain.errors import Busy, Stale
 from bot.i18n import Catalogue
+from bot.playbooks.model import Playbook
 from bot.storage.db import SessionFactory, is_transient, transaction
 from bot.storage.models import FlowState
 
@@ -109,10 +111,15 @@ class Services:
     bot_username: str = "salesbot"
     retry_delays: tuple[float, ...] = RETRY_DELAYS
     identities: Identities = field(default_factory=Identities)
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """The current time from the (settable) clock."""
         return self.clock()
+
+    def today(self) -> date:
+        """Today's date where the bot's teams are (the configured default timezone)."""
+        return self.clock().astimezone(ZoneInfo(self.settings.default_timezone)).date()
 
     async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in one transaction, retrying while the database is briefly unavailable."""

@@ -174,7 +174,7 @@ async def feed(update: Update, context: BotContext, state: FlowState, given: Inp
     try:
         value = await flow.check(context, state.data, step, given)
     except InvalidInput as error:
-        await reply(update, context, _explain(context, error, given))
+        await reply(update, context, explain(context, error, given.text))
         await prompt(update, context, flow, state)
         return
     except (NotAllowed, NotFound, Stale):
@@ -206,11 +206,11 @@ async def _abandon(update: Update, context: BotContext) -> None:
     await reply(update, context, context.t("flow.gone"))
 
 
-def _explain(context: BotContext, error: InvalidInput, given: Input) -> str:
+def explain(context: BotContext, error: InvalidInput, typed: str) -> str:
     """The error, with what the user typed shown back so nothing is lost."""
     text = context.t(error.key, **error.params)
-    if given.text:
-        text += "\n" + context.t("flow.you_typed", typed=shorten(given.text, 300))
+    if typed:
+        text += "\n" + context.t("flow.you_typed", typed=shorten(typed, 300))
     return text
 
 

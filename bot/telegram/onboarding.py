@@ -17,7 +17,7 @@ from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.services.vcard import parse_vcards
 from bot.storage.models import Customer, Note, User
-from bot.telegram import cards, flows
+from bot.telegram import cards, flows, playbooks
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Input
 from bot.telegram.menu import show_menu
@@ -29,8 +29,20 @@ log = logging.getLogger(__name__)
 # The command menu per role (texts are `cmd.<name>` in the catalogues).
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("menu", "admin", "new", "find", "help", "language", "cancel"),
-    Role.LEAD: ("menu", "new", "find", "note", "team", "export", "help", "language", "cancel"),
-    Role.REP: ("menu", "new", "find", "note", "help", "language", "cancel"),
+    Role.LEAD: (
+        "menu",
+        "new",
+        "find",
+        "note",
+        "play",
+        "stats",
+        "team",
+        "export",
+        "help",
+        "language",
+        "cancel",
+    ),
+    Role.REP: ("menu", "new", "find", "note", "play", "stats", "help", "language", "cancel"),
     Role.CUSTOMER: ("stop", "help", "language"),
     Role.STRANGER: ("start", "help", "language"),
 }
@@ -106,6 +118,10 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     if state is not None and not await flows.still_allowed(context, state):
         await context.services.db(lambda s: flow_store.clear_flow(s, context.actor.user_id))
         context.flow_state = state = None
+    if state is not None and state.flow == playbooks.PLAY_FLOW:
+        await reply(update, context, context.t("flow.resume"))
+        await playbooks.resume(update, context, state)
+        return
     if state is not None and state.flow in flows.FLOWS:
         await reply(update, context, context.t("flow.resume"))
         await flows.prompt(update, context, flows.FLOWS[state.flow], state)
@@ -273,6 +289,9 @@ async def on_text(update: Update, context: BotContext) -> None:
     actor = context.actor
     if actor.is_staff:
         state = await flows.current(context)
+        if state is not None and state.flow == playbooks.PLAY_FLOW:
+            await playbooks.on_typed(update, context, state, message.text)
+            return
         if state is not None:
             await flows.feed(update, context, state, Input(text=message.text))
             return
@@ -347,6 +366,10 @@ async def on_media(update: Update, context: BotContext) -> None:
         return
     given = _media_input(update)
     state = await flows.current(context)
+    if state is not None and state.flow == playbooks.PLAY_FLOW:
+        await reply(update, context, context.t("error.text_expected"))
+        await playbooks.resume(update, context, state)
+        return
     if state is not None:
         await flows.feed(update, context, state, given)
         return

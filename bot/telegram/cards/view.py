@@ -151,8 +151,11 @@ def _build_card_keyboard(context: BotContext, cid: int, sect: Section) -> Inline
         for s in Section
     ]
     rows: list[list[Button]] = [tabs[:3], tabs[3:]]
+    play = button(context.t("btn.play"), "pl", cid)
     if sect is not Section.HISTORY:
-        rows.append([button(context.t("btn.edit"), "ce", cid, sect.value)])
+        rows.append([button(context.t("btn.edit"), "ce", cid, sect.value), play])
+    else:
+        rows.append([play])
     rows += [
         [
             button(context.t("btn.note"), "cn", cid),

@@ -1,0 +1,334 @@
+"""Playbook runs in the database, and what a finished run writes to the card.
+
+A run is saved at every step (its `state` is the engine's `RunState`). Finishing a
+run applies the engine's actions through the same services the card's own buttons
+use, adds the summary note and ends the run, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.access import Actor, Role
+from bot.domain.errors import NotAllowed, Stale
+from bot.playbooks import engine
+from bot.playbooks.engine import (
+    Action,
+    FieldChange,
+    GradeChange,
+    OutcomeRecord,
+    PurchaseMade,
+    Reminder,
+    RunState,
+    StageChange,
+)
+from bot.services import customers as customer_service
+from bot.storage.models import Customer, Outcome, PlaybookRun, Task, User
+
+ACTIVE, DONE, ABANDONED = "active", "done", "abandoned"
+# A run nobody touched for this long is closed (its answers stay in the table).
+STALE_AFTER = timedelta(days=14)
+ACTIVE_LIST_MAX = 20
+
+
+async def active_run(session: AsyncSession, actor: Actor, customer_id: int) -> PlaybookRun | None:
+    """The actor's run in progress about this customer, if any."""
+    return (
+        await session.exec(
+            select(PlaybookRun).where(
+                col(PlaybookRun.user_id) == actor.user_id,
+                col(PlaybookRun.customer_id) == customer_id,
+                col(PlaybookRun.status) == ACTIVE,
+            )
+        )
+    ).first()
+
+
+async def active_runs(session: AsyncSession, actor: Actor) -> list[tuple[PlaybookRun, str]]:
+    """The actor's runs in progress, most recent first, with the customer's name."""
+    rows = (
+        await session.exec(
+            select(PlaybookRun, Customer.name)
+            .join(Customer, col(Customer.id) == col(PlaybookRun.customer_id))
+            .where(col(PlaybookRun.user_id) == actor.user_id, col(PlaybookRun.status) == ACTIVE)
+            .order_by(col(PlaybookRun.updated_at).desc())
+            .limit(ACTIVE_LIST_MAX)
+        )
+    ).all()
+    return [(run, name) for run, name in rows]
+
+
+async def start_run(
+    session: AsyncSession, actor: Actor, customer_id: int, *, playbook: str, state: RunState, now: datetime
+) -> PlaybookRun:
+    """Begin a run (the actor's earlier run about this customer, if any, is abandoned)."""
+    customer = await customer_service.get_customer(session, actor, customer_id, edit=True)
+    await session.exec(
+        update(PlaybookRun)
+        .where(
+            col(PlaybookRun.user_id) == actor.user_id,
+            col(PlaybookRun.customer_id) == customer_id,
+            col(PlaybookRun.status) == ACTIVE,
+        )
+        .values(status=ABANDONED, ended_at=now, updated_at=now)
+    )
+    run = PlaybookRun(
+        team_id=customer.team_id,
+        customer_id=customer_id,
+        user_id=actor.user_id,
+        playbook=playbook,
+        step=state.step,
+        state=state.to_json(),
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def load_run(session: AsyncSession, actor: Actor, run_id: int, *, customer_id: int) -> PlaybookRun:
+    """The actor's active run; anything else (another's, ended, another customer's) is stale."""
+    run = await session.get(PlaybookRun, run_id)
+    if run is None or run.user_id != actor.user_id or run.status != ACTIVE or run.customer_id != customer_id:
+        raise Stale()
+    # The customer may have been handed to someone else since the run began.
+    await customer_service.get_customer(session, actor, customer_id, edit=True)
+    return run
+
+
+def save_state(session: AsyncSession, run: PlaybookRun, state: RunState, *, now: datetime) -> None:
+    """Keep the run's new position (the caller's transaction commits it)."""
+    run.state = state.to_json()
+    run.step = state.step
+    run.seq = (run.seq + 1) % engine.SEQ_MODULO
+    run.updated_at = now
+    session.add(run)
+
+
+async def abandon_run(session: AsyncSession, run: PlaybookRun, *, now: datetime) -> None:
+    """End a run without touching the card."""
+    run.status, run.ended_at, run.updated_at = ABANDONED, now, now
+    session.add(run)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finishing a run changed."""
+
+    stage: str
+    reminders: list[date]
+    note_id: int
+
+
+async def finish_run(
+    session: AsyncSession,
+    actor: Actor,
+    run: PlaybookRun,
+    *,
+    state: RunState,
+    actions: list[Action],
+    outcome: str | None,
+    summary: str,
+    reminder_texts: Mapping[str, str],
+    purchase_note: str,
+    now: datetime,
+) -> Finished:
+    """Apply a finished run's actions to the card, add its summary note and end it."""
+    cid = run.customer_id
+    reminders: list[date] = []
+    for action in actions:
+        if isinstance(action, FieldChange):
+            await customer_service.update_field(
+                session, actor, cid, key=action.key, raw=action.value, now=now
+            )
+        elif isinstance(action, StageChange):
+            await customer_service.set_stage(session, actor, cid, stage=action.stage, now=now)
+        elif isinstance(action, GradeChange):
+            await customer_service.set_grade(session, actor, cid, grade=action.grade, now=now)
+        elif isinstance(action, Reminder):
+            session.add(
+                Task(
+                    team_id=run.team_id,
+                    owner_id=actor.user_id,
+                    customer_id=cid,
+                    due_on=action.due,
+                    text=reminder_texts.get(action.step, "")[:1000],
+                    source="playbook",
+                    created_at=now,
+                )
+            )
+            reminders.append(action.due)
+        elif isinstance(action, OutcomeRecord):
+            session.add(_outcome(run, actor, action, now))
+        elif isinstance(action, PurchaseMade):
+            await customer_service.add_purchase(
+                session,
+                actor,
+                cid,
+                amount=Decimal(action.amount),
+                items=action.items,
+                purchased_on=now.date(),
+                now=now,
+                note_text=purchase_note,
+            )
+    note = await customer_service.add_note(
+        session,
+        actor,
+        cid,
+        text=summary,
+        now=now,
+        kind="playbook",
+        meta={"run": run.id, "playbook": run.playbook, "outcome": outcome},
+    )
+    run.state, run.step = state.to_json(), state.step
+    run.status, run.outcome, run.ended_at, run.updated_at = DONE, outcome, now, now
+    run.seq = (run.seq + 1) % engine.SEQ_MODULO
+    session.add(run)
+    customer = await customer_service.get_customer(session, actor, cid)
+    assert note.id is not None
+    return Finished(customer.stage, reminders, note.id)
+
+
+def _outcome(run: PlaybookRun, actor: Actor, action: OutcomeRecord, now: datetime) -> Outcome:
+    values = action.values
+    amount = values.get("amount")
+    due = values.get("due_on")
+    score = values.get("score")
+    return Outcome(
+        team_id=run.team_id,
+        customer_id=run.customer_id,
+        user_id=actor.user_id,
+        run_id=run.id,
+        playbook=run.playbook,
+        kind=action.kind,
+        type=values.get("type"),
+        method=values.get("method"),
+        result=values.get("result"),
+        words=(values.get("words") or None) and values["words"][:2000],
+        reason=(values.get("reason") or None) and values["reason"][:1000],
+        amount=Decimal(amount) if amount else None,
+        score=int(score) if score else None,
+        due_on=date.fromisoformat(due) if due else None,
+        resolved_at=now if values.get("result") == "resolved" else None,
+        created_at=now,
+    )
+
+
+async def tidy_runs(session: AsyncSession, *, now: datetime, older_than: timedelta = STALE_AFTER) -> int:
+    """Close runs nobody has touched for a while; returns how many."""
+    result = await session.exec(
+        update(PlaybookRun)
+        .where(col(PlaybookRun.status) == ACTIVE, col(PlaybookRun.updated_at) < now - older_than)
+        .values(status=ABANDONED, ended_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+# ---------------------------------------------------------------- what wins
+
+
+def _wins() -> Any:
+    return func.sum(case((col(Outcome.result).in_(sorted(engine.WINNING)), 1), else_=0))
+
+
+async def method_wins(
+    session: AsyncSession, *, team_id: int, kind: str, type_: str | None
+) -> dict[str, tuple[int, int]]:
+    """(wins, tries) per method in a team, for records of a kind (and type, if given)."""
+    query = (
+        select(Outcome.method, _wins(), func.count())
+        .where(col(Outcome.team_id) == team_id, col(Outcome.kind) == kind, col(Outcome.method).is_not(None))
+        .group_by(col(Outcome.method))
+    )
+    if type_ is not None:
+        query = query.where(col(Outcome.type) == type_)
+    rows = (await session.exec(query)).all()
+    return {str(method): (int(wins or 0), int(tries)) for method, wins, tries in rows}
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """Wins and tries of one method against one type (objection type; '' for closings)."""
+
+    kind: str
+    type: str
+    method: str
+    wins: int
+    tries: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Which method wins against which objection (and which closings work), team and per rep."""
+
+    team: list[StatRow]
+    reps: dict[str, list[StatRow]]  # rep name → rows
+    results: dict[str, dict[str, int]]  # kind → result → count
+
+
+async def stats(session: AsyncSession, actor: Actor, *, team_id: int, since: datetime | None = None) -> Stats:
+    """The statistics a lead sees for their team; a rep sees only their own records."""
+    if not (actor.is_admin or actor.team_id == team_id):
+        raise NotAllowed()
+    base = [col(Outcome.team_id) == team_id, col(Outcome.kind).in_(("objection", "closing"))]
+    if actor.role is Role.REP:
+        base.append(col(Outcome.user_id) == actor.user_id)
+    if since is not None:
+        base.append(col(Outcome.created_at) >= since)
+    rows = (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(Outcome.kind),
+                col(Outcome.type),
+                col(Outcome.method),
+                col(Outcome.user_id),
+                _wins(),
+                func.count(),
+            )
+            .where(*base, col(Outcome.method).is_not(None))
+            .group_by(col(Outcome.kind), col(Outcome.type), col(Outcome.method), col(Outcome.user_id))
+        )
+    ).all()
+    names = dict(
+        (
+            await session.exec(
+                select(User.telegram_id, User.name).where(
+                    col(User.telegram_id).in_(sorted({row[3] for row in rows}))
+                )
+            )
+        ).all()
+    )
+    team: dict[tuple[str, str, str], list[int]] = {}
+    reps: dict[str, dict[tuple[str, str, str], list[int]]] = {}
+    for kind, type_, method, user_id, wins, tries in rows:
+        key = (str(kind), str(type_ or ""), str(method))
+        for bucket in (team, reps.setdefault(names.get(user_id, str(user_id)), {})):
+            counts = bucket.setdefault(key, [0, 0])
+            counts[0] += int(wins or 0)
+            counts[1] += int(tries)
+    results_rows = (
+        await session.exec(
+            select(Outcome.kind, Outcome.result, func.count())
+            .where(*base)
+            .group_by(col(Outcome.kind), col(Outcome.result))
+        )
+    ).all()
+    results: dict[str, dict[str, int]] = {}
+    for kind, result, count in results_rows:
+        results.setdefault(str(kind), {})[str(result or "")] = int(count)
+    return Stats(_rows(team), {name: _rows(bucket) for name, bucket in sorted(reps.items())}, results)
+
+
+def _rows(bucket: dict[tuple[str, str, str], list[int]]) -> list[StatRow]:
+    rows = [StatRow(*key, wins, tries) for key, (wins, tries) in bucket.items()]
+    return sorted(rows, key=lambda r: (r.kind, r.type, -r.wins, -(r.wins / r.tries), r.method))
