@@ -307,7 +307,12 @@ def _back(playbook: Playbook, state: RunState) -> Outcome:
         trail.pop()
     if not trail:
         return Outcome(state, notice="playbook.at_start")
-    return Outcome(RunState(tuple(trail), state.answers))
+    # Answers given after the step we return to no longer hold (the rep may take another
+    # way this time); the answer of the step itself is kept, to be shown.
+    kept = {s.key for s in map(playbook.step, trail) if isinstance(s, ASKS)}
+    dropped = {s.key for s in map(playbook.step, state.trail[len(trail) :]) if isinstance(s, ASKS)}
+    answers = {k: v for k, v in state.answers.items() if k in kept or k not in dropped}
+    return Outcome(RunState(tuple(trail), answers))
 
 
 def holds(cond: Condition, answers: Mapping[str, Any]) -> bool:
