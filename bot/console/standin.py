@@ -122,6 +122,14 @@ COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 FILE_FOLDERS = {"photo": "photos", "document": "documents", "voice": "voice"}
 
 
+class Copied(ValueError):
+    """A copy-text button was pressed: a phone copies its text and sends the bot nothing."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(f"copied: {text}")
+
+
 # =========================================================================== rate limiting
 
 
@@ -871,6 +879,8 @@ class BotApiStandIn:
                 texts = [b["text"] for b in buttons]
                 raise ValueError(f"no button {button!r} on message {message.message_id}: {texts}")
             chosen = matching[0]
+        if "copy_text" in chosen:
+            raise Copied(str(chosen["copy_text"].get("text", "")))
         if "callback_data" not in chosen:
             raise ValueError(f"button {chosen['text']!r} is not a callback button: {chosen}")
         return self.callback_update(user_id, message.message_id, chosen["callback_data"], chat_id=chat_id)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.console.demo import load_demo, rep_invite
 from bot.console.driver import Driver, running_bot
-from bot.console.standin import BotEvent, SentMessage
+from bot.console.standin import BotEvent, Copied, SentMessage
 from bot.storage.db import transaction
 
 YOU = 1001
@@ -85,6 +85,9 @@ class Console:
                 return await self._command(stripped[1:])
             else:
                 await driver.send(uid, line)
+        except Copied as copied:
+            # A phone copies the text to the clipboard and tells the bot nothing.
+            self.write(f"   📋 copied to the clipboard: {copied.text}")
         except (ValueError, LookupError) as error:
             self.write(f"   ! {error}")
         return True

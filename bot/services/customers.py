@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,7 @@ from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.money import parse_number
 from bot.domain.search import normalise, search_text
 from bot.services.team import new_code
-from bot.storage.models import Customer, Note, Purchase, Team
+from bot.storage.models import Customer, Note, Purchase, Task, Team
 
 # Kinds of note a rep can tag an entry with; these count as being in touch.
 CONTACT_KINDS = ("call", "visit", "message")
@@ -534,6 +534,7 @@ class History:
     purchase_count: int
     revenue: Decimal
     note_count: int
+    reminders: list[Task] = field(default_factory=list)  # open follow-ups, soonest first
 
 
 async def history(session: AsyncSession, customer: Customer) -> History:
@@ -554,7 +555,13 @@ async def history(session: AsyncSession, customer: Customer) -> History:
     notes = (
         await session.exec(select(func.count()).select_from(Note).where(col(Note.customer_id) == customer.id))
     ).one()
-    return History(list(latest.all()), count, Decimal(revenue), notes)
+    reminders = await session.exec(
+        select(Task)
+        .where(col(Task.customer_id) == customer.id, col(Task.done_at).is_(None))
+        .order_by(col(Task.due_on), col(Task.id))
+        .limit(5)
+    )
+    return History(list(latest.all()), count, Decimal(revenue), notes, list(reminders.all()))
 
 
 async def find_by_phone(session: AsyncSession, *, team_id: int, digits: str) -> Customer | None:

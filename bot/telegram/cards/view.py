@@ -121,6 +121,7 @@ def _history_rows(context: BotContext, hist: svc.History) -> dict[str, Any]:
             {"date": p.purchased_on.isoformat(), "amount": money(p.amount), "what": p.items}
             for p in hist.purchases
         ],
+        "reminders": [{"date": t.due_on.isoformat(), "text": t.text} for t in hist.reminders],
     }
 
 
