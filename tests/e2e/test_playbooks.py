@@ -162,3 +162,68 @@ async def test_objection_methods_that_won_in_the_team_come_first_and_stats_show_
     replies = await bot.send(LEAD, "/stats")
     stats = texts(replies)
     assert "2" in stats and "3" in stats and "Tom" in stats
+
+
+HINTS = {
+    "点选一个回答": "choice",
+    "勾选所有符合的": "checklist",
+    "请输入你的回答": "text",
+    "请输入一个数字": "number",
+    "请输入日期": "date",
+    "点 1（低）到 5（高）": "scale",
+}
+TYPED = {"text": "客户说要再比较一下", "number": "12000", "date": "3天后"}
+
+
+async def _run_through(bot: Driver, rep: int, replies: list) -> str:  # type: ignore[type-arg]
+    """Answer every step the plain way (first choice, one tick, 5, typed answers) to the end."""
+    for _ in range(80):
+        message = replies[-1]
+        text = message.text or ""
+        if "已完成" in text:
+            return text
+        labels = [b["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row]
+        kind = next((k for hint, k in HINTS.items() if hint in text), "tip")
+        if kind == "tip":
+            replies = await bot.press(rep, "下一步")
+        elif kind == "choice":
+            replies = await bot.press(rep, 1 + ("📋 复制话术" in labels))
+        elif kind == "checklist":
+            await bot.press(rep, 1)
+            replies = await bot.press(rep, "✅ 完成")
+        elif kind == "scale":
+            replies = await bot.press(rep, "5")
+        else:
+            replies = await bot.send(rep, TYPED[kind])
+    raise AssertionError(f"no end after 80 steps: {replies[-1].text}")
+
+
+async def test_each_playbook_runs_to_its_end_and_the_card_gets_its_actions(bot: Driver) -> None:
+    from bot.playbooks import engine
+    from bot.playbooks.engine import FieldChange, OutcomeRecord, Reminder, RunState, StageChange
+
+    await build_world(bot)
+    for playbook in bot.services.playbooks.values():
+        cid = await add_customer(bot, REP, f"客户{playbook.id}")
+        await bot.press(REP, "▶️ 剧本")
+        replies = await bot.press(REP, playbook.title.zh)
+        done = await _run_through(bot, REP, replies)
+        assert "资料卡已更新" in done, done
+        run = (await _rows(bot, PlaybookRun, col(PlaybookRun.customer_id) == cid))[0]
+        assert run.status == "done"
+        actions = engine.actions(playbook, RunState.from_json(run.state), today=bot.services.today())
+        customer = (await _rows(bot, Customer, col(Customer.id) == cid))[0]
+        stages = [a.stage for a in actions if isinstance(a, StageChange)]
+        if stages:
+            assert customer.stage == stages[-1], playbook.id
+        for change in (a for a in actions if isinstance(a, FieldChange)):
+            stored = getattr(customer, change.key, None)
+            stored = stored if stored is not None else customer.extra.get(change.key)
+            assert stored not in (None, ""), (playbook.id, change)
+        tasks = await _rows(bot, Task, col(Task.customer_id) == cid)
+        assert len(tasks) == sum(isinstance(a, Reminder) for a in actions), playbook.id
+        outcomes = await _rows(bot, Outcome, col(Outcome.customer_id) == cid)
+        assert len(outcomes) == sum(isinstance(a, OutcomeRecord) for a in actions), playbook.id
+        notes = await _rows(bot, Note, col(Note.customer_id) == cid, col(Note.kind) == "playbook")
+        assert len(notes) == 1 and playbook.title.zh in notes[0].text
+        assert any(isinstance(a, StageChange) for a in actions) and tasks, f"{playbook.id}: plain path"
