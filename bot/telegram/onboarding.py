@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # The command menu per role (texts are `cmd.<name>` in the catalogues).
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("menu", "admin", "new", "find", "help", "language", "cancel"),
+    Role.ADMIN: ("menu", "admin", "new", "find", "stats", "help", "language", "cancel"),
     Role.LEAD: (
         "menu",
         "new",

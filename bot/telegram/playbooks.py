@@ -39,6 +39,7 @@ from bot.playbooks.model import (
 from bot.services import customers as customer_service
 from bot.services import flows as flow_store
 from bot.services import playbooks as svc
+from bot.services import team as team_service
 from bot.storage.models import Customer, FlowState, PlaybookRun
 from bot.telegram.cards.view import stage_label
 from bot.telegram.context import BotContext
@@ -585,12 +586,32 @@ async def resume(update: Update, context: BotContext, state: FlowState) -> None:
 # ---------------------------------------------------------------- /stats
 
 
-@router.command("stats", Perm.MEMBER)
+@router.command("stats", Perm.STAFF)
 async def cmd_stats(update: Update, context: BotContext) -> None:
     """/stats: which method wins against which objection, and which closings work."""
     actor = context.actor
-    assert actor.team_id is not None
-    team_id = actor.team_id
+    if actor.team_id is not None:
+        await _show_stats(update, context, actor.team_id, edit=False)
+        return
+    # An admin outside any team picks one.
+    teams = await context.services.db(lambda s: team_service.teams(s, actor))
+    rows = [[button(team.name, "sx", team.id)] for team in teams[:STATS_TEAMS_MAX]]
+    rows.append([button(context.t("btn.menu"), "m")])
+    await reply(update, context, context.t("playbook.stats_pick", count=len(teams)), keyboard(rows))
+
+
+STATS_TEAMS_MAX = 30
+
+
+@router.callback("sx", Perm.LEAD, Target.TEAM)
+async def on_team_stats(update: Update, context: BotContext) -> None:
+    """An admin's pick of a team for /stats."""
+    await answer_query(update)
+    await _show_stats(update, context, context.arg_id(0), edit=True)
+
+
+async def _show_stats(update: Update, context: BotContext, team_id: int, *, edit: bool) -> None:
+    actor = context.actor
     stats = await context.services.db(lambda s: svc.stats(s, actor, team_id=team_id))
     labels = _record_labels(context)
 
@@ -606,16 +627,15 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
             for r in items
         ]
 
+    mine = actor.role is Role.REP
     text = context.t(
         "playbook.stats",
-        mine=actor.role is Role.REP,
+        mine=mine,
         team=rows(stats.team),
-        reps=[(name, rows(items)) for name, items in stats.reps.items()]
-        if actor.role is not Role.REP
-        else [],
+        reps=[] if mine else [(name, rows(items)) for name, items in stats.reps.items()],
         results=stats.results,
     )
-    await reply(update, context, text, keyboard([[button(context.t("btn.menu"), "m")]]))
+    await reply(update, context, text, keyboard([[button(context.t("btn.menu"), "m")]]), edit=edit)
 
 
 def _record_labels(context: BotContext) -> dict[tuple[str, str, str], str]:

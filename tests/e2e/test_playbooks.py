@@ -8,7 +8,17 @@ from sqlmodel import col, select
 from bot.console.driver import Driver, running_bot
 from bot.storage.models import Customer, Note, Outcome, PlaybookRun, Task
 from tests.conftest import FakeClock
-from tests.e2e.world import LEAD, OTHER_REP, REP, REP2, add_customer, build_world, texts
+from tests.e2e.world import (
+    ADMIN,
+    LEAD,
+    OTHER_LEAD,
+    OTHER_REP,
+    REP,
+    REP2,
+    add_customer,
+    build_world,
+    texts,
+)
 
 
 async def _rows(bot: Driver, model: type, *where: object) -> list:  # type: ignore[type-arg]
@@ -161,7 +171,15 @@ async def test_objection_methods_that_won_in_the_team_come_first_and_stats_show_
     assert "🏆 2/3" in first, first
     replies = await bot.send(LEAD, "/stats")
     stats = texts(replies)
-    assert "2" in stats and "3" in stats and "Tom" in stats
+    assert "以优补劣" in stats and "3 次中成功 2 次" in stats and "👤 Tom" in stats
+    replies = await bot.send(REP, "/stats")
+    assert "你的成绩" in texts(replies) and "以优补劣" not in texts(replies), "a rep sees only their own"
+    await bot.send(ADMIN, "/stats")
+    replies = await bot.press(ADMIN, "Alpha")
+    assert "3 次中成功 2 次" in texts(replies)
+    message = replies[-1]
+    await bot.callback(OTHER_LEAD, message.message_id, f"sx:{world.team}")
+    assert "失效" in str(bot.standin.callback_answers[-1].get("text")), "another team's lead is refused"
 
 
 HINTS = {
