@@ -147,7 +147,9 @@ def advance(
         return _back(playbook, state)
     try:
         if isinstance(step, Tip):
-            if given.action not in ("next", "text"):
+            if given.action == "text":
+                raise InvalidInput("playbook.use_buttons")
+            if given.action != "next":
                 raise InvalidInput("error.stale")
             return Outcome(_goto(playbook, state, step.next, state.answers))
         if isinstance(step, End):

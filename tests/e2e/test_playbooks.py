@@ -245,3 +245,30 @@ async def test_each_playbook_runs_to_its_end_and_the_card_gets_its_actions(bot: 
         notes = await _rows(bot, Note, col(Note.customer_id) == cid, col(Note.kind) == "playbook")
         assert len(notes) == 1 and playbook.title.zh in notes[0].text
         assert any(isinstance(a, StageChange) for a in actions) and tasks, f"{playbook.id}: plain path"
+
+
+async def test_one_run_per_rep_and_customer_and_forgotten_runs_are_closed(bot: Driver) -> None:
+    from datetime import timedelta
+
+    from bot.services import playbooks as playbook_service
+
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "陈静")
+    await bot.press(REP, "▶️ 剧本")
+    await bot.press(REP, "评估新客户")
+    await bot.press(REP, "合作伙伴推荐")
+    replies = await bot.send(REP, "陈静")  # on a tip, typing is not an answer: Next is
+    assert "请点一个按钮" in texts(replies) and "第 2 步" in texts(replies)
+    await bot.press(REP, "暂停")
+    await bot.press(REP, "打开资料卡")
+    replies = await bot.press(REP, "▶️ 剧本")
+    assert "继续：评估新客户" in str(replies[-1].reply_markup)
+    replies = await bot.press(REP, "处理异议")
+    assert "第 1 步" in texts(replies)
+    runs = await _rows(bot, PlaybookRun, col(PlaybookRun.customer_id) == cid)
+    assert sorted((r.playbook, r.status) for r in runs) == [("objection", "active"), ("qualify", "abandoned")]
+    later = bot.services.now() + timedelta(days=15)
+    closed = await bot.services.db(lambda s: playbook_service.tidy_runs(s, now=later))
+    assert closed == 1
+    replies = await bot.send(REP, "/play")
+    assert "没有进行中的剧本" in texts(replies)

@@ -210,9 +210,9 @@ def test_back_skip_ticks_and_typed_answers(shipped: dict[str, Playbook]) -> None
     assert engine.advance(qualify, state, Given("back"), today=TODAY).notice == "playbook.at_start"
     state = engine.advance(qualify, state, Given("text", "互联网"), today=TODAY).state  # typed label
     assert state.answers["source"] == "internet" and state.step == "need_tip"
-    wrong = engine.advance(qualify, state, Given("text", "go"), today=TODAY)
-    assert wrong.error is None and wrong.state.step == "need"  # typing on a tip moves on
-    state = wrong.state
+    typed = engine.advance(qualify, state, Given("text", "go"), today=TODAY)
+    assert typed.error is not None and typed.error.key == "playbook.use_buttons" and typed.state is state
+    state = engine.advance(qualify, state, Given("next"), today=TODAY).state
     bad = engine.advance(qualify, state, Given("text", "9"), today=TODAY)
     assert isinstance(bad.error, InvalidInput) and bad.state is state
     state = engine.advance(qualify, state, Given("text", "４分"), today=TODAY).state
