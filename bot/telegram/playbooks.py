@@ -11,11 +11,13 @@ it is, to be picked up again from the card or /play.
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template, TemplateError
 from markupsafe import Markup
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -47,6 +49,8 @@ from bot.telegram.flows import explain
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
 
+log = logging.getLogger(__name__)
+
 PLAY_FLOW = "play"
 COPY_MAX = 256  # Telegram's limit for a copy-text button
 SUMMARY_ANSWER_MAX = 300
@@ -62,16 +66,26 @@ def _template(source: str) -> Template:
 def render_text(source: str, *, customer: str, answers: dict[str, str]) -> str:
     """A playbook text as HTML, with the customer's name and the answers so far."""
     try:
-        return str(_template(source).render(customer=customer, answers=_Answers(answers)))
-    except Exception:  # an answer the text names is not given on this path
+        return str(_template(source).render(customer=customer, answers=Answers(answers)))
+    except TemplateError as error:  # the checker compiles every text; this is a safety net
+        log.warning("playbook text failed to render (%s): %r", error, source[:80])
         return html.escape(source, quote=False)
 
 
-class _Answers(dict[str, str]):
-    """Answers by key; one not given on this path reads as an empty string."""
+class Answers:
+    """Answers by key for templates (`answers.words`); one not given reads as empty.
+
+    Not a dict, so that a key such as `items` or `values` is an answer, not a method.
+    """
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
 
     def __getattr__(self, key: str) -> str:
-        return self.get(key, "")
+        return self._values.get(key, "")
+
+    def __getitem__(self, key: str) -> str:
+        return self._values.get(key, "")
 
 
 def _playbooks(context: BotContext) -> dict[str, Playbook]:
@@ -303,7 +317,7 @@ async def play(
     await reply(update, context, text, markup, edit=edit)
 
 
-def _field_check(today: Any) -> engine.FieldCheck:
+def _field_check(today: date) -> engine.FieldCheck:
     def check(key: str, raw: str) -> None:
         customer_service.validate_field(key, raw, today=today)
 
