@@ -30,7 +30,7 @@ from bot.services import flows as flow_store
 from bot.services import playbooks as playbook_service
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
-from bot.telegram import cards, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
+from bot.telegram import cards, care, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
@@ -57,6 +57,7 @@ class Wiring:
     rate_limiter: bool = True
     retry_delays: tuple[float, ...] | None = None
     playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
+    schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
 
 
 async def _run_route(update: Update, context: BotContext, route: Route) -> None:
@@ -134,6 +135,7 @@ def build_application(wiring: Wiring) -> SalesApp:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     application: SalesApp = builder.build()
     application.bot_data.services = services
+    application.bot_data.schedule = wiring.schedule
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, route in router.commands.items():
         application.add_handler(CommandHandler(name, _command(route), filters=filters.UpdateType.MESSAGE))
@@ -155,8 +157,12 @@ async def _post_init(application: SalesApp) -> None:
     await onboarding.set_default_commands(
         application.bot, services.catalogue, services.settings.default_language
     )
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
+    application.bot_data.dispatcher = care.Dispatcher(services, application.bot)
+    if application.job_queue is not None and application.bot_data.schedule:
+        jobs = application.job_queue
+        jobs.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
+        jobs.run_repeating(_plan_care, interval=PLAN_EVERY, first=PLAN_FIRST)
+        jobs.run_repeating(_dispatch_care, interval=DISPATCH_EVERY, first=DISPATCH_FIRST)
     link = await admin_claim_link(services)
     if link:
         application.bot_data.claim_link = link
@@ -165,6 +171,24 @@ async def _post_init(application: SalesApp) -> None:
 
 TIDY_EVERY = timedelta(hours=6)
 TIDY_FIRST = timedelta(minutes=1)
+PLAN_EVERY = timedelta(minutes=15)
+PLAN_FIRST = timedelta(seconds=5)
+DISPATCH_EVERY = timedelta(seconds=5)
+DISPATCH_FIRST = timedelta(seconds=8)
+
+
+async def _plan_care(context: BotContext) -> None:
+    """Turn the cards into outbox rows for the coming week."""
+    result = await care.plan_now(context.services)
+    if result.planned or result.skipped:
+        log.info("care: planned %d messages (%d skipped)", result.planned, result.skipped)
+
+
+async def _dispatch_care(context: BotContext) -> None:
+    """Send what is due."""
+    dispatcher = context.bot_data.dispatcher
+    if dispatcher is not None:
+        await dispatcher.run_once()
 
 
 async def _tidy_runs(context: BotContext) -> None:

@@ -117,6 +117,7 @@ async def running_bot(
     limits: Limits | None = None,
     retry_delays: tuple[float, ...] | None = None,
     engine: AsyncEngine | None = None,
+    schedule: bool = False,
 ) -> AsyncIterator[Driver]:
     """Start the stand-in and the real Application on a migrated database; stop both after."""
     scratch = None
@@ -141,6 +142,7 @@ async def running_bot(
         base_file_url=standin.base_file_url,
         token=CONSOLE_TOKEN,
         retry_delays=retry_delays,
+        schedule=schedule,
     )
     app = build_application(wiring)
     try:

@@ -181,7 +181,7 @@ async def run_console(
 
     engine = make_engine(database_url)
     await upgrade(engine)
-    async with running_bot(engine=engine) as driver:
+    async with running_bot(engine=engine, schedule=True) as driver:
         console = Console(driver=driver, write=write)
         driver.standin.subscribe(console.on_event)
         for key, (uid, name) in PEOPLE.items():

@@ -262,3 +262,42 @@ class Outcome(SQLModel, table=True):
     due_on: date | None = None
     resolved_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One care message: planned, then sent, failed or skipped, each with its reason.
+
+    `key` is unique per customer, occasion and day, so planning twice (or from two
+    processes) never makes two messages. The dispatcher claims rows for a short
+    lease; a row is `sending` only around the one Telegram call that sends it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "due_at"),
+        Index("ix_outbox_customer_day", "customer_id", "day"),
+        Index("ix_outbox_rep_status", "rep_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80, unique=True)
+    team_id: int = Field(foreign_key="teams.id")
+    customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    rep_id: int = Field(sa_type=BigInteger)  # the customer's rep when planned
+    occasion: str = Field(max_length=24)
+    day: date  # the occasion's day (the customer's local date)
+    channel: str = Field(max_length=12)  # telegram | via_rep
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)  # where it goes (customer or rep)
+    language: str = Field(default="zh", max_length=8)
+    text: str = Field(max_length=4000)
+    # review | planned | claimed | sending | handed (to the rep) | sent | failed | skipped
+    status: str = Field(default="planned", max_length=12)
+    reason: str | None = Field(default=None, max_length=300)
+    due_at: datetime
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = None
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    sent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -155,6 +155,10 @@ class AppData:
     pending: dict[int, list[Any]] = field(default_factory=dict)
     # The one-time admin claim link printed at start-up on an empty database.
     claim_link: str | None = None
+    # Whether the planner, dispatcher and tidy jobs run (tests and benchmarks drive them).
+    schedule: bool = True
+    # The care dispatcher (bot.telegram.care.Dispatcher), made at start-up.
+    dispatcher: Any = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]):

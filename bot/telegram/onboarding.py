@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from bot.domain.access import Actor, Perm, Role, can_view_customer
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES, Catalogue
+from bot.services import care as care_service
 from bot.services import customers as svc
 from bot.services import flows as flow_store
 from bot.services import team as team_service
@@ -212,6 +213,7 @@ async def cmd_stop(update: Update, context: BotContext) -> None:
             customer.optin_state = "out"
             session.add(customer)
             assert customer.id is not None
+            await care_service.skip_opted_out(session, customer_id=customer.id, now=now)
             session.add(
                 Note(
                     customer_id=customer.id,

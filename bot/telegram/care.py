@@ -1,0 +1,234 @@
+"""Sending care messages: the planner and dispatcher jobs, and the rep's buttons.
+
+The JobQueue only wakes these; what is due lives in the outbox table. The dispatcher
+keeps within Telegram's limits itself: at most `rate` messages a second overall
+(aiolimiter) and one message a second per chat (python-telegram-bot's limiter does
+not do the latter), and it honours 429 `retry_after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.domain.access import Perm
+from bot.domain.care import Occasion
+from bot.services import care as svc
+from bot.storage.models import OutboxMessage
+from bot.telegram.context import BotContext, Services
+from bot.telegram.routes import data, router
+from bot.telegram.ui import answer_query, reply, shorten
+
+log = logging.getLogger(__name__)
+
+RATE_PER_SECOND = 30.0
+PER_CHAT_SECONDS = 1.0
+BATCH = 30
+COPY_MAX = 256
+
+
+def renderer(services: Services) -> svc.Render:
+    """Care texts from the catalogue, in the customer's language."""
+
+    def render(lang: str, occasion: Occasion, params: Mapping[str, Any]) -> str:
+        return services.text(lang, f"plain.care.{occasion.value}", **params)
+
+    return render
+
+
+async def plan_now(services: Services) -> svc.PlanResult:
+    """One planning pass over every team."""
+    now = services.now()
+    return await services.db(lambda s: svc.plan(s, now=now, render=renderer(services)))
+
+
+class Dispatcher:
+    """Sends due outbox rows, within Telegram's limits, one row at a time."""
+
+    def __init__(
+        self,
+        services: Services,
+        bot: Any,
+        *,
+        rate: float = RATE_PER_SECOND,
+        per_chat: float = PER_CHAT_SECONDS,
+        batch: int = BATCH,
+        worker: str | None = None,
+    ) -> None:
+        self.services, self.bot = services, bot
+        self.limiter = AsyncLimiter(rate, 1)
+        self.per_chat, self.batch = per_chat, batch
+        self.worker = worker or f"w-{uuid.uuid4().hex[:12]}"
+        self._last: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def run_once(self) -> int:
+        """Recover expired leases, claim a batch and send it; how many rows were claimed."""
+        async with self._lock:  # one pass at a time in this process
+            services = self.services
+            now = services.now()
+            await services.db(lambda s: svc.recover(s, now=now))
+            worker, batch = self.worker, self.batch
+            rows = await services.db(lambda s: svc.claim(s, now=now, worker=worker, limit=batch))
+            for row in rows:
+                await self._send(row)
+            return len(rows)
+
+    async def drain(self, *, passes: int = 1000) -> int:
+        """Send everything due now (for tests, the console and benchmarks)."""
+        total = 0
+        for _ in range(passes):
+            sent = await self.run_once()
+            total += sent
+            if not sent:
+                break
+        return total
+
+    async def _send(self, row: OutboxMessage) -> None:
+        assert row.id is not None and row.chat_id is not None
+        services, outbox_id, chat_id = self.services, row.id, row.chat_id
+        gap = self.per_chat - (time.monotonic() - self._last.get(chat_id, float("-inf")))
+        if gap > 0:
+            await asyncio.sleep(gap)
+        async with self.limiter:
+            worker = self.worker
+            started = await services.db(
+                lambda s: svc.start_sending(s, outbox_id=outbox_id, worker=worker, now=services.now())
+            )
+            if not started:
+                return
+            try:
+                message = await self._deliver(row)
+            except RetryAfter as error:
+                await self._later(outbox_id, _seconds(error.retry_after), "429 retry_after")
+            except Forbidden as error:
+                await self._forbidden(row, str(error))
+            except BadRequest as error:
+                reason = str(error)
+                await services.db(
+                    lambda s: svc.give_up(s, outbox_id=outbox_id, now=services.now(), reason=reason)
+                )
+            except (TimedOut, NetworkError) as error:
+                await self._later(outbox_id, svc.backoff(row.attempts), str(error))
+            else:
+                to_rep = row.channel == "via_rep"
+                message_id = message.message_id if isinstance(message, Message) else None
+                await services.db(
+                    lambda s: svc.delivered(
+                        s, outbox_id=outbox_id, message_id=message_id, now=services.now(), to_rep=to_rep
+                    )
+                )
+            finally:
+                self._last[chat_id] = time.monotonic()
+
+    async def _later(self, outbox_id: int, delay: float, reason: str) -> None:
+        services = self.services
+        await services.db(
+            lambda s: svc.retry_later(s, outbox_id=outbox_id, now=services.now(), delay=delay, reason=reason)
+        )
+
+    async def _deliver(self, row: OutboxMessage) -> Any:
+        if row.channel == "telegram":
+            return await self.bot.send_message(row.chat_id, row.text, parse_mode=None)
+        # Not on Telegram: the rep gets the ready text to pass on, and says when it is done.
+        lang = await self._rep_language(row.rep_id)
+        name = await self._customer_name(row.customer_id)
+        t = self.services.text
+        text = t(
+            lang, "care.via_rep", name=name, occasion=t(lang, f"care.occasion.{row.occasion}"), text=row.text
+        )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(lang, "btn.copy_message"), copy_text=CopyTextButton(shorten(row.text, COPY_MAX))
+                    )
+                ],
+                [
+                    InlineKeyboardButton(t(lang, "btn.mark_sent"), callback_data=data("cm", row.id)),
+                    InlineKeyboardButton(t(lang, "btn.skip_message"), callback_data=data("ck", row.id)),
+                ],
+            ]
+        )
+        return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+
+    async def _forbidden(self, row: OutboxMessage, reason: str) -> None:
+        services, outbox_id = self.services, row.id
+        assert outbox_id is not None
+        if row.channel != "telegram":
+            # The rep themselves cannot be reached (they blocked the bot): keep it for later.
+            await services.db(
+                lambda s: svc.give_up(s, outbox_id=outbox_id, now=services.now(), reason=reason)
+            )
+            return
+        found = await services.db(lambda s: svc.blocked(s, outbox_id=outbox_id, now=services.now()))
+        if found is None:
+            return
+        text = services.text(found.rep_language, "care.blocked", name=found.name)
+        try:
+            await self.bot.send_message(
+                found.rep_id,
+                text,
+                reply_markup=InlineKeyboardMarkup(
+                    [
+                        [
+                            InlineKeyboardButton(
+                                services.text(found.rep_language, "btn.open_card"),
+                                callback_data=data("cv", found.customer_id, "basic"),
+                            )
+                        ]
+                    ]
+                ),
+            )
+        except (Forbidden, BadRequest, NetworkError) as error:
+            log.warning("could not tell rep %s that a customer blocked the bot: %s", found.rep_id, error)
+
+    async def _rep_language(self, rep_id: int) -> str:
+        from bot.storage.models import User
+
+        user = await self.services.db(lambda s: s.get(User, rep_id))
+        return user.language if user is not None else "zh"
+
+    async def _customer_name(self, customer_id: int | None) -> str:
+        from bot.storage.models import Customer
+
+        if customer_id is None:
+            return ""
+        customer = await self.services.db(lambda s: s.get(Customer, customer_id))
+        return customer.name if customer is not None else ""
+
+
+def _seconds(value: Any) -> float:
+    """`retry_after` as seconds (PTB gives an int or a timedelta)."""
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)
+
+
+# ---------------------------------------------------------------- the rep's buttons
+
+
+@router.callback("cm", Perm.MEMBER)
+async def on_mark_sent(update: Update, context: BotContext) -> None:
+    """✅ Sent: the rep passed a message on to a customer who is not on Telegram."""
+    await _rep_action(update, context, svc.mark_sent_by_rep, "care.marked_sent")
+
+
+@router.callback("ck", Perm.MEMBER)
+async def on_skip(update: Update, context: BotContext) -> None:
+    """Skip: the rep decided not to send it."""
+    await _rep_action(update, context, svc.skip_by_rep, "care.skipped")
+
+
+async def _rep_action(update: Update, context: BotContext, action: Any, done_key: str) -> None:
+    outbox_id, actor, now = context.arg_id(0), context.actor, context.services.now()
+    row = await context.services.db(lambda s: action(s, actor, outbox_id, now=now))
+    await answer_query(update, context.alert(done_key))
+    await reply(update, context, context.t(done_key + "_text", text=row.text), edit=True)
