@@ -1,0 +1,252 @@
+"""Care messages through the real bot and the stand-in, on a settable clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlmodel import col, select
+from telegram import Bot
+
+from bot.app import CONSOLE_TOKEN
+from bot.console.driver import Driver
+from bot.services import care as care_service
+from bot.storage.models import Customer, Note, OutboxMessage, Purchase, Team
+from bot.telegram.care import Dispatcher, plan_now
+from tests.e2e.world import CUSTOMER, REP, add_customer, build_world, payload, texts
+
+
+async def _rows(bot: Driver, model: type, *where: object) -> list:  # type: ignore[type-arg]
+    async def load(session):  # type: ignore[no-untyped-def]
+        return list((await session.exec(select(model).where(*where))).all())
+
+    return await bot.services.db(load)
+
+
+async def _set(bot: Driver, cid: int, **values: object) -> None:
+    async def change(session):  # type: ignore[no-untyped-def]
+        customer = await session.get(Customer, cid)
+        for key, value in values.items():
+            setattr(customer, key, value)
+        session.add(customer)
+
+    await bot.services.db(change)
+
+
+async def _opt_in(bot: Driver, cid: int, name: str) -> None:
+    await bot.send(REP, name)
+    replies = await bot.press(REP, "专属链接")
+    await bot.send(CUSTOMER, f"/start {payload(replies)}")
+    customer = (await _rows(bot, Customer, col(Customer.id) == cid))[0]
+    assert customer.optin_state == "in"
+
+
+def _dispatcher(bot: Driver, **options: object) -> Dispatcher:
+    return Dispatcher(bot.services, bot.app.bot, per_chat=0.0, **options)  # type: ignore[arg-type]
+
+
+async def test_a_birthday_greeting_arrives_once_at_the_send_hour(bot: Driver, clock) -> None:  # type: ignore[no-untyped-def]
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    today = bot.services.today()
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day)
+    clock.current = datetime(2026, 11, 22, 16, 30, tzinfo=UTC)  # 00:30 in Shanghai: quiet hours
+    result = await plan_now(bot.services)
+    assert result.planned == 1
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert row.due_at == datetime(2026, 11, 23, 2, tzinfo=UTC)  # 10:00 local, the team's send hour
+    assert await _dispatcher(bot).drain() == 0, "not before the send hour"
+    clock.current = datetime(2026, 11, 23, 2, 0, 5, tzinfo=UTC)
+    before = len(bot.standin.messages(CUSTOMER))
+    assert await _dispatcher(bot).drain() == 1
+    greeting = bot.standin.messages(CUSTOMER)[before:]
+    assert (
+        len(greeting) == 1 and "生日快乐" in (greeting[0].text or "") and "王芳" in (greeting[0].text or "")
+    )
+    # Planning and dispatching again change nothing.
+    assert (await plan_now(bot.services)).planned == 0
+    assert await _dispatcher(bot).drain() == 0
+    assert len(bot.standin.messages(CUSTOMER)) == before + 1
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert row.status == "sent" and row.message_id == greeting[0].message_id
+    notes = await _rows(bot, Note, col(Note.customer_id) == cid, col(Note.kind) == "care")
+    assert len(notes) == 1 and "生日快乐" in notes[0].text
+
+
+async def test_a_customer_not_on_telegram_is_greeted_through_their_rep(bot: Driver, clock) -> None:  # type: ignore[no-untyped-def]
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "刘洋")
+
+    async def sold(session):  # type: ignore[no-untyped-def]
+        session.add(
+            Purchase(
+                customer_id=cid,
+                team_id=world.team,
+                purchased_on=clock().date().replace(day=20),
+                amount=12000,
+                items="防水涂料 50 桶",
+            )
+        )
+
+    await bot.services.db(sold)
+    await plan_now(bot.services)
+    assert await _dispatcher(bot).drain() == 1
+    handed = bot.standin.messages(REP)[-1]
+    assert "刘洋不在 Telegram 上" in (handed.text or "") and "防水涂料 50 桶" in (handed.text or "")
+    labels = [b["text"] for row in (handed.reply_markup or {})["inline_keyboard"] for b in row]
+    assert labels == ["📋 复制消息", "✅ 已发送", "⏭ 不发了"]
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert row.status == "handed" and row.occasion == "followup_3"
+    replies = await bot.press(REP, "已发送")
+    assert "已记为发送" in texts(replies)
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert row.status == "sent"
+    assert await _rows(bot, Note, col(Note.customer_id) == cid, col(Note.kind) == "care")
+
+
+async def test_blocked_customers_are_opted_out_and_their_rep_is_told(bot: Driver) -> None:
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    today = bot.services.today()
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day)
+    await plan_now(bot.services)
+    bot.standin.block(CUSTOMER)
+    assert await _dispatcher(bot).drain() == 1
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert (row.status, row.reason) == ("failed", "blocked")
+    customer = (await _rows(bot, Customer, col(Customer.id) == cid))[0]
+    assert customer.optin_state == "out"
+    assert "屏蔽了机器人" in (bot.standin.messages(REP)[-1].text or "")
+    assert (await plan_now(bot.services)).planned == 0, "nothing more is planned for them"
+
+
+async def test_stop_skips_what_was_waiting_and_review_mode_holds_messages(bot: Driver) -> None:
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    today = bot.services.today()
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day)
+
+    async def review(session):  # type: ignore[no-untyped-def]
+        team = await session.get(Team, world.team)
+        team.settings = {**team.settings, "care": {"review": True}}
+        session.add(team)
+
+    await bot.services.db(review)
+    await plan_now(bot.services)
+    assert await _dispatcher(bot).drain() == 0, "review mode: nothing goes without approval"
+    assert [r.status for r in await _rows(bot, OutboxMessage)] == ["review"]
+    await bot.send(CUSTOMER, "/stop")
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert (row.status, row.reason) == ("skipped", "opted_out")
+
+
+async def test_the_weekly_cap_keeps_the_most_important_messages(bot: Driver) -> None:
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    today = bot.services.today()
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 1)
+
+    async def sold(session):  # type: ignore[no-untyped-def]
+        for day, items in ((20, "A"), (21, "B"), (22, "C")):
+            session.add(
+                Purchase(
+                    customer_id=cid,
+                    team_id=world.team,
+                    purchased_on=today.replace(day=day),
+                    amount=100,
+                    items=items,
+                )
+            )
+
+    await bot.services.db(sold)
+    await plan_now(bot.services)
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)
+    kept = sorted(r.occasion for r in rows if r.status == "planned")
+    assert kept == ["birthday", "followup_3"], "two a week: the birthday first, then the earliest follow-up"
+    assert sorted(r.reason for r in rows if r.status == "skipped") == ["weekly_cap", "weekly_cap"]
+
+
+async def test_two_dispatchers_share_the_outbox_without_double_sends(bot: Driver) -> None:
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    now = bot.services.now()
+    chats = [1000 + i for i in range(50)]
+    for chat in chats:
+        bot.user(chat, f"客户{chat}")
+        await bot.send(chat, "/start")
+
+    async def fill(session):  # type: ignore[no-untyped-def]
+        for i in range(1000):
+            session.add(
+                OutboxMessage(
+                    key=f"load:{i}",
+                    team_id=world.team,
+                    customer_id=cid,
+                    rep_id=REP,
+                    occasion="birthday",
+                    day=now.date(),
+                    channel="telegram",
+                    chat_id=chats[i % len(chats)],
+                    text=f"消息 {i}",
+                    status="planned",
+                    due_at=now,
+                )
+            )
+
+    await bot.services.db(fill)
+    # Two dispatchers, each with its own client (the stand-in here has no flood limits),
+    # so the claiming is what is tested, not the 30/s pacing.
+    clients = [Bot(CONSOLE_TOKEN, base_url=bot.standin.base_url) for _ in range(2)]
+    for client in clients:
+        await client.initialize()
+    first, second = (
+        Dispatcher(bot.services, client, per_chat=0.0, rate=10_000, batch=25) for client in clients
+    )
+    sent = await asyncio.gather(first.drain(), second.drain())
+    for client in clients:
+        await client.shutdown()
+    assert sum(sent) == 1000 and all(sent), sent
+    texts_sent = [
+        m.text for chat in chats for m in bot.standin.messages(chat) if (m.text or "").startswith("消息")
+    ]
+    assert len(texts_sent) == 1000 and len(set(texts_sent)) == 1000, "each once, none missed"
+    statuses = {r.status for r in await _rows(bot, OutboxMessage, col(OutboxMessage.key).like("load:%"))}
+    assert statuses == {"sent"}
+
+
+async def test_a_crash_mid_send_fails_that_one_message_instead_of_sending_it_twice(
+    bot: Driver, clock
+) -> None:  # type: ignore[no-untyped-def]
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    now = bot.services.now()
+
+    async def fill(session):  # type: ignore[no-untyped-def]
+        for i, status in enumerate(("claimed", "sending")):
+            session.add(
+                OutboxMessage(
+                    key=f"crash:{i}",
+                    team_id=world.team,
+                    customer_id=cid,
+                    rep_id=REP,
+                    occasion="birthday",
+                    day=now.date(),
+                    channel="telegram",
+                    chat_id=CUSTOMER,
+                    text=f"消息 {i}",
+                    status=status,
+                    due_at=now,
+                    claimed_by="dead",
+                    lease_until=now,
+                )
+            )
+
+    await bot.services.db(fill)
+    clock.advance(seconds=61)
+    await bot.services.db(lambda s: care_service.recover(s, now=bot.services.now()))
+    rows = {r.key: (r.status, r.reason) for r in await _rows(bot, OutboxMessage)}
+    assert rows == {"crash:0": ("planned", None), "crash:1": ("failed", "interrupted")}
