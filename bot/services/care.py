@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, update
+from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -102,9 +103,11 @@ async def plan_team(
     start = now.date() - timedelta(days=8)
     taken: set[str] = set()
     per_week: Counter[tuple[int, int, int]] = Counter()
-    for key, owner, day, status in (
-        await session.exec(
-            select(
+    waiting: dict[int, list[tuple[int, str, date]]] = {}  # not sent yet, by customer
+    for row_id, key, owner, day, status in (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(OutboxMessage.id),
                 col(OutboxMessage.key),
                 col(OutboxMessage.customer_id),
                 col(OutboxMessage.day),
@@ -116,6 +119,13 @@ async def plan_team(
         if status in COUNTED and owner is not None:
             year, week, _ = day.isocalendar()
             per_week[(owner, year, week)] += 1
+        if status in ("review", "planned") and owner is not None:
+            waiting.setdefault(owner, []).append((row_id, key, day))
+    stale: list[int] = []  # waiting rows whose occasion no longer holds (a birthday corrected…)
+    known = {c.id for c in customers}
+    for customer_id, entries in waiting.items():
+        if customer_id not in known:  # archived, or opted out
+            stale += [entry[0] for entry in entries]
     rows: list[dict[str, Any]] = []
     skipped = 0
     for customer in customers:
@@ -130,7 +140,14 @@ async def plan_team(
             via_rep=not on_telegram,
         )
         rep = reps.get(customer.owner_id)
-        for due in occasions(facts, today, today + horizon, rules):
+        dues = occasions(facts, today, today + horizon, rules)
+        wanted = {f"{customer.id}:{due.occasion.value}:{due.day.isoformat()}" for due in dues}
+        stale += [
+            row_id
+            for row_id, key, day in waiting.get(customer.id, ())
+            if today <= day <= today + horizon and key not in wanted
+        ]
+        for due in dues:
             key = f"{customer.id}:{due.occasion.value}:{due.day.isoformat()}"
             if key in taken:
                 continue
@@ -176,6 +193,12 @@ async def plan_team(
                     "updated_at": now,
                 }
             )
+    if stale:
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(stale), col(OutboxMessage.status).in_(("review", "planned")))
+            .values(status="skipped", reason="no_longer_due", updated_at=now)
+        )
     if rows:
         await _insert_new(session, rows)
     return PlanResult(len(rows) - skipped, skipped)
@@ -402,7 +425,7 @@ async def skip_opted_out(session: AsyncSession, *, customer_id: int, now: dateti
 # ---------------------------------------------------------------- the rep's side
 
 
-async def _own_row(session: AsyncSession, actor: Actor, outbox_id: int) -> OutboxMessage:
+async def own_row(session: AsyncSession, actor: Actor, outbox_id: int) -> OutboxMessage:
     row = await session.get(OutboxMessage, outbox_id)
     if row is None:
         raise Stale()
@@ -416,7 +439,7 @@ async def mark_sent_by_rep(
     session: AsyncSession, actor: Actor, outbox_id: int, *, now: datetime
 ) -> OutboxMessage:
     """The rep passed a message on themselves (phone, WeChat…)."""
-    row = await _own_row(session, actor, outbox_id)
+    row = await own_row(session, actor, outbox_id)
     if row.status != "handed":
         raise Stale()
     row.status, row.sent_at, row.updated_at, row.reason = "sent", now, now, "sent by the rep"
@@ -427,10 +450,72 @@ async def mark_sent_by_rep(
 
 async def skip_by_rep(session: AsyncSession, actor: Actor, outbox_id: int, *, now: datetime) -> OutboxMessage:
     """The rep decided not to send it."""
-    row = await _own_row(session, actor, outbox_id)
+    row = await own_row(session, actor, outbox_id)
     if row.status not in ("handed", "review", "planned"):
         raise Stale()
     row.status, row.reason, row.updated_at = "skipped", "skipped by the rep", now
+    session.add(row)
+    return row
+
+
+async def claim_reviews(session: AsyncSession, *, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Rows waiting for their rep's approval that the rep has not been asked about yet.
+
+    They are asked up to a day ahead. Asking is marked (`message_id` 0 until the
+    request's own message id is known), so two dispatchers never both ask.
+    """
+    waiting = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status) == "review",
+            col(OutboxMessage.message_id).is_(None),
+            col(OutboxMessage.due_at) <= now + timedelta(days=1),
+        )
+        .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = [
+        row[0]
+        for row in (
+            await session.exec(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id).in_(waiting.scalar_subquery()),
+                    col(OutboxMessage.message_id).is_(None),
+                )
+                .values(message_id=0, updated_at=now)
+                .returning(col(OutboxMessage.id))
+            )
+        ).all()
+    ]
+    if not ids:
+        return []
+    return list((await session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))).all())
+
+
+async def asked(session: AsyncSession, *, outbox_id: int, message_id: int) -> None:
+    """Remember which message asked the rep (its buttons act on the row)."""
+    await session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id) == outbox_id).values(message_id=message_id)
+    )
+
+
+async def approve(
+    session: AsyncSession, actor: Actor, outbox_id: int, *, now: datetime, text: str | None = None
+) -> OutboxMessage:
+    """The rep approves a message (as it is, or with their own wording); it goes at its time."""
+    row = await own_row(session, actor, outbox_id)
+    if row.status != "review":
+        raise Stale()
+    if text is not None:
+        row.text = text
+    row.updated_at, row.message_id = now, None
+    if row.day < (now - timedelta(days=1)).date():
+        # Approved too late: a birthday greeting days after the birthday would do harm.
+        row.status, row.reason = "skipped", "too_late"
+    else:
+        row.status, row.due_at = "planned", max(row.due_at, now)
     session.add(row)
     return row
 

@@ -14,16 +14,22 @@ import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.domain.access import Perm
 from bot.domain.care import Occasion
+from bot.domain.errors import InvalidInput, Stale
 from bot.services import care as svc
+from bot.services import flows as flow_store
 from bot.storage.models import OutboxMessage
+from bot.telegram import flows
 from bot.telegram.context import BotContext, Services
+from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import data, router
 from bot.telegram.ui import answer_query, reply, shorten
 
@@ -80,7 +86,10 @@ class Dispatcher:
             rows = await services.db(lambda s: svc.claim(s, now=now, worker=worker, limit=batch))
             for row in rows:
                 await self._send(row)
-            return len(rows)
+            reviews = await services.db(lambda s: svc.claim_reviews(s, now=now, limit=batch))
+            for row in reviews:
+                await self._ask(row)
+            return len(rows) + len(reviews)
 
     async def drain(self, *, passes: int = 1000) -> int:
         """Send everything due now (for tests, the console and benchmarks)."""
@@ -160,6 +169,31 @@ class Dispatcher:
         )
         return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
 
+    async def _ask(self, row: OutboxMessage) -> None:
+        """Show a message waiting for approval to its rep: approve, edit or skip."""
+        assert row.id is not None
+        services, outbox_id = self.services, row.id
+        lang = await self._rep_language(row.rep_id)
+        name = await self._customer_name(row.customer_id)
+        t = services.text
+        text = t(
+            lang,
+            "care.review",
+            name=name,
+            occasion=t(lang, f"care.occasion.{row.occasion}"),
+            day=row.day.isoformat(),
+            text=row.text,
+            via_rep=row.channel == "via_rep",
+        )
+        try:
+            message = await self.bot.send_message(
+                row.rep_id, text, reply_markup=review_keyboard(services, lang, outbox_id)
+            )
+        except (Forbidden, BadRequest, NetworkError) as error:
+            log.warning("could not ask rep %s to review message %s: %s", row.rep_id, outbox_id, error)
+            return
+        await services.db(lambda s: svc.asked(s, outbox_id=outbox_id, message_id=message.message_id))
+
     async def _forbidden(self, row: OutboxMessage, reason: str) -> None:
         services, outbox_id = self.services, row.id
         assert outbox_id is not None
@@ -213,6 +247,76 @@ def _seconds(value: Any) -> float:
 
 
 # ---------------------------------------------------------------- the rep's buttons
+
+
+def review_keyboard(services: Services, lang: str, outbox_id: int) -> InlineKeyboardMarkup:
+    """Approve, edit or skip a message waiting for review."""
+    t = services.text
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "btn.approve"), callback_data=data("ca", outbox_id)),
+                InlineKeyboardButton(t(lang, "btn.edit_message"), callback_data=data("cr", outbox_id)),
+            ],
+            [InlineKeyboardButton(t(lang, "btn.skip_message"), callback_data=data("ck", outbox_id))],
+        ]
+    )
+
+
+@router.callback("ca", Perm.MEMBER)
+async def on_approve(update: Update, context: BotContext) -> None:
+    """✅ Approve: the message goes at its time, as written."""
+    outbox_id, actor, now = context.arg_id(0), context.actor, context.services.now()
+    row = await context.services.db(lambda s: svc.approve(s, actor, outbox_id, now=now))
+    await _approved(update, context, row, edit=True)
+
+
+async def _approved(update: Update, context: BotContext, row: OutboxMessage, *, edit: bool) -> None:
+    key = "care.too_late" if row.status == "skipped" else "care.approved"
+    await answer_query(update, context.alert(key + "_short"))
+    when = row.due_at.astimezone(ZoneInfo(context.services.settings.default_timezone))
+    await reply(
+        update, context, context.t(key, text=row.text, when=when.strftime("%Y-%m-%d %H:%M")), edit=edit
+    )
+
+
+@router.callback("cr", Perm.MEMBER)
+async def on_rewrite(update: Update, context: BotContext) -> None:
+    """✏️ Edit: the rep types their own wording, which is then approved."""
+    outbox_id, actor = context.arg_id(0), context.actor
+    row = await context.services.db(lambda s: svc.own_row(s, actor, outbox_id))
+    if row.status != "review":
+        raise Stale()
+    await answer_query(update)
+    await flows.start(update, context, "care_edit", {"outbox_id": outbox_id, "current": row.text})
+
+
+async def _check_rewrite(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> Any:
+    text = given.text.strip()
+    if not text:
+        raise InvalidInput("error.empty")
+    if len(text) > REWRITE_MAX:
+        raise InvalidInput("error.too_long", limit=REWRITE_MAX, length=len(text))
+    return text
+
+
+async def _finish_rewrite(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    outbox_id, actor, now = int(data["outbox_id"]), context.actor, context.services.now()
+
+    async def save(session: AsyncSession) -> OutboxMessage:
+        row = await svc.approve(session, actor, outbox_id, now=now, text=str(data["text"]))
+        await flow_store.clear_flow(session, actor.user_id)
+        return row
+
+    row = await context.services.db(save)
+    await _approved(update, context, row, edit=False)
+
+
+REWRITE_MAX = 2000
+
+flows.register(
+    Flow("care_edit", (Step("text", "care.rewrite"),), _check_rewrite, _finish_rewrite, leave=None)
+)
 
 
 @router.callback("cm", Perm.MEMBER)

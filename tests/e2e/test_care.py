@@ -136,11 +136,27 @@ async def test_stop_skips_what_was_waiting_and_review_mode_holds_messages(bot: D
 
     await bot.services.db(review)
     await plan_now(bot.services)
-    assert await _dispatcher(bot).drain() == 0, "review mode: nothing goes without approval"
+    before = len(bot.standin.messages(CUSTOMER))
+    assert await _dispatcher(bot).drain() == 1, "the rep is asked"
+    assert len(bot.standin.messages(CUSTOMER)) == before, "review mode: nothing goes without approval"
+    asked = bot.standin.messages(REP)[-1]
+    assert "待审核" in (asked.text or "") and "生日快乐" in (asked.text or "")
     assert [r.status for r in await _rows(bot, OutboxMessage)] == ["review"]
+    assert await _dispatcher(bot).drain() == 0, "asked once"
+    await bot.press(REP, "改写")
+    replies = await bot.send(REP, "张总，生日快乐！今晚给您送蛋糕。")
+    assert "已批准" in texts(replies)
+    assert await _dispatcher(bot).drain() == 1
+    assert bot.standin.messages(CUSTOMER)[-1].text == "张总，生日快乐！今晚给您送蛋糕。"
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 1)
+    await plan_now(bot.services)
+    await _dispatcher(bot).drain()
     await bot.send(CUSTOMER, "/stop")
-    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
-    assert (row.status, row.reason) == ("skipped", "opted_out")
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)
+    assert sorted((r.occasion, r.day.day, r.status, r.reason) for r in rows) == [
+        ("birthday", today.day, "sent", None),
+        ("birthday", today.day + 1, "skipped", "opted_out"),
+    ]
 
 
 async def test_the_weekly_cap_keeps_the_most_important_messages(bot: Driver) -> None:
@@ -250,3 +266,19 @@ async def test_a_crash_mid_send_fails_that_one_message_instead_of_sending_it_twi
     await bot.services.db(lambda s: care_service.recover(s, now=bot.services.now()))
     rows = {r.key: (r.status, r.reason) for r in await _rows(bot, OutboxMessage)}
     assert rows == {"crash:0": ("planned", None), "crash:1": ("failed", "interrupted")}
+
+
+async def test_a_corrected_birthday_cancels_the_greeting_planned_for_the_old_day(bot: Driver) -> None:
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    today = bot.services.today()
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 2)
+    await plan_now(bot.services)
+    await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 3)
+    await plan_now(bot.services)
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)
+    assert sorted((r.day.day - today.day, r.status, r.reason) for r in rows) == [
+        (2, "skipped", "no_longer_due"),
+        (3, "planned", None),
+    ]
