@@ -81,6 +81,7 @@ class CareRules:
 
     occasions: frozenset[str] = frozenset(o.value for o in Occasion)
     send_hour: int = 10  # local time of the customer
+    agenda_hour: int = 8  # the reps' morning agenda, local time of the team
     quiet_start: int = 21  # no message from this hour…
     quiet_end: int = 8  # …until this one
     weekly_cap: int = 2  # messages per customer per week (Monday to Sunday)
@@ -101,7 +102,7 @@ class CareRules:
             values["occasions"] = frozenset(
                 o.value for o in Occasion if raw["occasions"].get(o.value, True) is not False
             )
-        for name in ("send_hour", "quiet_start", "quiet_end"):
+        for name in ("send_hour", "agenda_hour", "quiet_start", "quiet_end"):
             if isinstance(raw.get(name), int) and 0 <= raw[name] <= 23:
                 values[name] = raw[name]
         if isinstance(raw.get("weekly_cap"), int) and raw["weekly_cap"] >= 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, update
@@ -38,9 +38,10 @@ from bot.domain.care import (
 )
 from bot.domain.dates import ParsedDate
 from bot.domain.errors import NotAllowed, Stale
-from bot.storage.models import Customer, Note, OutboxMessage, Purchase, Team, User
+from bot.storage.models import Customer, Membership, Note, OutboxMessage, Purchase, Team, User
 
 HORIZON = timedelta(days=7)
+AGENDA = "agenda"
 LEASE = timedelta(seconds=60)
 RETRY_DELAYS = (30, 120, 600, 3600)  # seconds, after network errors; then it fails
 # Rows that count towards a customer's weekly cap.
@@ -193,6 +194,7 @@ async def plan_team(
                     "updated_at": now,
                 }
             )
+    rows += await _agendas(session, team, rules, now=now, taken=taken)
     if stale:
         await session.exec(
             update(OutboxMessage)
@@ -202,6 +204,52 @@ async def plan_team(
     if rows:
         await _insert_new(session, rows)
     return PlanResult(len(rows) - skipped, skipped)
+
+
+AGENDA_LATEST_HOUR = 12  # an agenda planned after noon waits for the next morning
+
+
+async def _agendas(
+    session: AsyncSession, team: Team, rules: CareRules, *, now: datetime, taken: set[str]
+) -> list[dict[str, Any]]:
+    """One morning agenda row per member per day (today's if the morning is not over)."""
+    members = (
+        await session.exec(
+            select(User)
+            .join(Membership, col(Membership.user_id) == col(User.telegram_id))
+            .where(col(Membership.team_id) == team.id, col(Membership.active))
+        )
+    ).all()
+    rows = []
+    for user in members:
+        tz = zone(user.timezone, team.timezone)
+        local = now.astimezone(tz)
+        for day in (local.date(), local.date() + timedelta(days=1)):
+            key = f"agenda:{user.telegram_id}:{day.isoformat()}"
+            due_at = datetime.combine(day, time(rules.agenda_hour), tzinfo=tz).astimezone(UTC)
+            if key in taken or (due_at < now and local.hour >= AGENDA_LATEST_HOUR):
+                continue
+            taken.add(key)
+            rows.append(
+                {
+                    "key": key,
+                    "team_id": team.id,
+                    "customer_id": None,
+                    "rep_id": user.telegram_id,
+                    "occasion": AGENDA,
+                    "day": day,
+                    "channel": "telegram",
+                    "chat_id": user.telegram_id,
+                    "language": user.language,
+                    "text": "",  # written when it goes, so that it is current
+                    "status": "planned",
+                    "reason": None,
+                    "due_at": max(due_at, now),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    return rows
 
 
 def _birthday(customer: Customer) -> ParsedDate | None:
@@ -348,6 +396,15 @@ async def retry_later(
 def backoff(attempts: int) -> float:
     """Seconds to wait after a network error on the given attempt."""
     return float(RETRY_DELAYS[min(max(attempts - 1, 0), len(RETRY_DELAYS) - 1)])
+
+
+async def skip(session: AsyncSession, *, outbox_id: int, now: datetime, reason: str) -> None:
+    """Nothing to send after all (an empty agenda)."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == outbox_id)
+        .values(status="skipped", reason=reason, claimed_by=None, lease_until=None, updated_at=now)
+    )
 
 
 async def give_up(session: AsyncSession, *, outbox_id: int, now: datetime, reason: str) -> None:

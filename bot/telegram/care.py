@@ -115,7 +115,17 @@ class Dispatcher:
             if not started:
                 return
             try:
-                message = await self._deliver(row)
+                if row.occasion == svc.AGENDA:
+                    message = await self._agenda(row)
+                    if message is None:
+                        await services.db(
+                            lambda s: svc.skip(
+                                s, outbox_id=outbox_id, now=services.now(), reason="nothing_to_do"
+                            )
+                        )
+                        return
+                else:
+                    message = await self._deliver(row)
             except RetryAfter as error:
                 await self._later(outbox_id, _seconds(error.retry_after), "429 retry_after")
             except Forbidden as error:
@@ -167,6 +177,16 @@ class Dispatcher:
                 ],
             ]
         )
+        return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+
+    async def _agenda(self, row: OutboxMessage) -> Any:
+        """The morning agenda, written now so that it is current; None when there is nothing."""
+        from bot.telegram import agenda
+
+        found = await agenda.agenda_for(self.services, row.rep_id, row.team_id)
+        if found.empty:
+            return None
+        text, markup = agenda.render(self.services, row.language, found)
         return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
 
     async def _ask(self, row: OutboxMessage) -> None:

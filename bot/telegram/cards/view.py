@@ -167,6 +167,7 @@ def _build_card_keyboard(context: BotContext, cid: int, sect: Section) -> Inline
             button(context.t("btn.stage"), "cs", cid),
             button(context.t("btn.grade"), "cg", cid),
             button(context.t("btn.optin"), "co", cid),
+            button(context.t("btn.remind_short"), "rm", cid),
         ],
         [button(context.t("btn.menu"), "m")],
     ]

@@ -1,0 +1,119 @@
+"""Reminders, /today and the morning agenda through the real bot."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from bot.console.driver import Driver
+from bot.storage.models import Customer, OutboxMessage, Task
+from bot.telegram.agenda import split_when
+from bot.telegram.care import Dispatcher, plan_now
+from tests.e2e.world import REP, REP2, add_customer, build_world, texts
+
+TODAY = date(2026, 11, 23)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("typed", "day", "what"),
+    [
+        ("明天给张伟打电话", date(2026, 11, 24), "给张伟打电话"),
+        ("3天后 送样品", date(2026, 11, 26), "送样品"),
+        ("周五寄合同", date(2026, 11, 27), "寄合同"),
+        ("tomorrow call Anna", date(2026, 11, 24), "call Anna"),
+        ("in 3 days send the quote", date(2026, 11, 26), "send the quote"),
+        ("5月17日 回访", date(2027, 5, 17), "回访"),
+    ],
+)
+def test_a_reminder_reads_its_date_first(typed: str, day: date, what: str) -> None:
+    assert split_when(typed, TODAY) == (day, what)
+
+
+def test_text_without_a_date_is_not_a_reminder() -> None:
+    assert split_when("给张伟打电话", TODAY) is None
+    assert split_when("明天", TODAY) is None  # a date and nothing to do
+
+
+async def _rows(bot: Driver, model: type, *where: object) -> list:  # type: ignore[type-arg]
+    async def load(session):  # type: ignore[no-untyped-def]
+        return list((await session.exec(select(model).where(*where))).all())
+
+    return await bot.services.db(load)
+
+
+async def test_reminders_from_a_command_a_form_and_a_card_land_on_today(bot: Driver, clock) -> None:  # type: ignore[no-untyped-def]
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    replies = await bot.send(REP, "/remind 明天给张伟打电话")
+    assert "2026-11-24" in texts(replies) and "给张伟打电话" in texts(replies)
+    await bot.send(REP, "/remind")
+    replies = await bot.send(REP, "昨天")
+    assert "已经过去" in texts(replies), "a date in the past is refused, with what was typed"
+    await bot.send(REP, "今天")
+    replies = await bot.send(REP, "整理报价单")
+    assert "2026-11-23" in texts(replies)
+    await bot.send(REP, "张伟")
+    await bot.press(REP, "⏰ 提醒")
+    replies = await bot.send(REP, "今天")
+    assert "张伟" in texts(replies)
+    await bot.send(REP, "送样品")
+    tasks = await _rows(bot, Task, col(Task.owner_id) == REP)
+    assert sorted((t.due_on.isoformat(), t.text, t.customer_id) for t in tasks) == [
+        ("2026-11-23", "整理报价单", None),
+        ("2026-11-23", "送样品", cid),
+        ("2026-11-24", "给张伟打电话", None),
+    ]
+    replies = await bot.send(REP, "/today")
+    agenda = texts(replies)
+    assert "今天要跟进" in agenda and "整理报价单" in agenda and "<b>张伟</b>：送样品" in agenda
+    replies = await bot.press(REP, "✅ 整理报价单")
+    assert "整理报价单" not in texts(replies) and "送样品" in texts(replies)
+    clock.advance(days=2)
+    replies = await bot.send(REP, "/today")
+    assert "已逾期" in texts(replies) and "给张伟打电话" in texts(replies)
+    # Another rep cannot tick someone else's reminder off.
+    task = next(t for t in tasks if t.text == "送样品")
+    message = replies[-1]
+    await bot.callback(REP2, message.message_id, f"td:{task.id}")
+    assert (await _rows(bot, Task, col(Task.id) == task.id))[0].done_at is None
+
+
+async def test_the_morning_agenda_arrives_once_with_birthdays_and_customers_behind_rhythm(
+    bot: Driver,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    other = await add_customer(bot, REP, "刘洋")
+    now = bot.services.now()
+
+    async def shape(session):  # type: ignore[no-untyped-def]
+        zhang = await session.get(Customer, cid)
+        zhang.birthday_month, zhang.birthday_day = 11, 24  # birthday tomorrow (local)
+        zhang.grade, zhang.last_contact_at = "B", now - timedelta(days=40)
+        liu = await session.get(Customer, other)
+        liu.grade, liu.last_contact_at = "A", now - timedelta(days=3)  # within its 14 days
+        session.add_all([zhang, liu])
+
+    await bot.services.db(shape)
+    clock.current = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # 07:00 in Shanghai on the 24th
+    await plan_now(bot.services)
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.key) == f"agenda:{REP}:2026-11-24"))[0]
+    assert row.due_at == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 local
+    dispatcher = Dispatcher(bot.services, bot.app.bot, per_chat=0.0)
+    before = len(bot.standin.messages(REP))
+    await dispatcher.drain()
+    assert len(bot.standin.messages(REP)) == before, "not before 08:00"
+    clock.current = datetime(2026, 11, 24, 0, 0, 5, tzinfo=UTC)
+    await dispatcher.drain()
+    agenda = texts(bot.standin.messages(REP)[before:])
+    assert "今天生日" in agenda and "张伟" in agenda
+    assert "该联系了" in agenda and "40 天没联系" in agenda and "刘洋" not in agenda
+    await plan_now(bot.services)
+    await dispatcher.drain()
+    assert len(bot.standin.messages(REP)) == before + 1, "once a day"
+    # A member with nothing to do gets no message.
+    quiet = (await _rows(bot, OutboxMessage, col(OutboxMessage.key) == f"agenda:{REP2}:2026-11-24"))[0]
+    assert (quiet.status, quiet.reason) == ("skipped", "nothing_to_do")
