@@ -54,19 +54,24 @@ Render = Callable[[str, Occasion, Mapping[str, Any]], str]
 class PlanResult:
     """How many rows a planning pass added."""
 
-    planned: int
-    skipped: int
+    planned: int  # care messages to customers (through their rep or not)
+    skipped: int  # planned as skipped (weekly cap, too late)
+    agendas: int = 0  # reps' morning agendas
 
 
 async def plan(
     session: AsyncSession, *, now: datetime, render: Render, horizon: timedelta = HORIZON
 ) -> PlanResult:
     """Add the rows every team's customers are due in the coming days."""
-    planned = skipped = 0
+    planned = skipped = agendas = 0
     for team in (await session.exec(select(Team))).all():
         result = await plan_team(session, team, now=now, render=render, horizon=horizon)
-        planned, skipped = planned + result.planned, skipped + result.skipped
-    return PlanResult(planned, skipped)
+        planned, skipped, agendas = (
+            planned + result.planned,
+            skipped + result.skipped,
+            agendas + result.agendas,
+        )
+    return PlanResult(planned, skipped, agendas)
 
 
 async def plan_team(
@@ -194,6 +199,7 @@ async def plan_team(
                     "updated_at": now,
                 }
             )
+    messages = len(rows)
     rows += await _agendas(session, team, rules, now=now, taken=taken)
     if stale:
         await session.exec(
@@ -203,7 +209,7 @@ async def plan_team(
         )
     if rows:
         await _insert_new(session, rows)
-    return PlanResult(len(rows) - skipped, skipped)
+    return PlanResult(messages - skipped, skipped, len(rows) - messages)
 
 
 AGENDA_LATEST_HOUR = 12  # an agenda planned after noon waits for the next morning

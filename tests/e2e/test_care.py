@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from telegram import Bot
 
@@ -41,6 +42,21 @@ async def _opt_in(bot: Driver, cid: int, name: str) -> None:
     assert customer.optin_state == "in"
 
 
+async def _plan(bot: Driver) -> care_service.PlanResult:
+    """Plan, leaving the reps' morning agendas aside (tests/e2e/test_agenda.py has them)."""
+    result = await plan_now(bot.services)
+
+    async def no_agendas(session):  # type: ignore[no-untyped-def]
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.occasion) == "agenda", col(OutboxMessage.status) == "planned")
+            .values(status="skipped", reason="not in this test")
+        )
+
+    await bot.services.db(no_agendas)
+    return result
+
+
 def _dispatcher(bot: Driver, **options: object) -> Dispatcher:
     return Dispatcher(bot.services, bot.app.bot, per_chat=0.0, **options)  # type: ignore[arg-type]
 
@@ -52,7 +68,7 @@ async def test_a_birthday_greeting_arrives_once_at_the_send_hour(bot: Driver, cl
     today = bot.services.today()
     await _set(bot, cid, birthday_month=today.month, birthday_day=today.day)
     clock.current = datetime(2026, 11, 22, 16, 30, tzinfo=UTC)  # 00:30 in Shanghai: quiet hours
-    result = await plan_now(bot.services)
+    result = await _plan(bot)
     assert result.planned == 1
     row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
     assert row.due_at == datetime(2026, 11, 23, 2, tzinfo=UTC)  # 10:00 local, the team's send hour
@@ -65,7 +81,7 @@ async def test_a_birthday_greeting_arrives_once_at_the_send_hour(bot: Driver, cl
         len(greeting) == 1 and "生日快乐" in (greeting[0].text or "") and "王芳" in (greeting[0].text or "")
     )
     # Planning and dispatching again change nothing.
-    assert (await plan_now(bot.services)).planned == 0
+    assert (await _plan(bot)).planned == 0
     assert await _dispatcher(bot).drain() == 0
     assert len(bot.standin.messages(CUSTOMER)) == before + 1
     row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
@@ -90,7 +106,7 @@ async def test_a_customer_not_on_telegram_is_greeted_through_their_rep(bot: Driv
         )
 
     await bot.services.db(sold)
-    await plan_now(bot.services)
+    await _plan(bot)
     assert await _dispatcher(bot).drain() == 1
     handed = bot.standin.messages(REP)[-1]
     assert "刘洋不在 Telegram 上" in (handed.text or "") and "防水涂料 50 桶" in (handed.text or "")
@@ -111,7 +127,7 @@ async def test_blocked_customers_are_opted_out_and_their_rep_is_told(bot: Driver
     await _opt_in(bot, cid, "张伟")
     today = bot.services.today()
     await _set(bot, cid, birthday_month=today.month, birthday_day=today.day)
-    await plan_now(bot.services)
+    await _plan(bot)
     bot.standin.block(CUSTOMER)
     assert await _dispatcher(bot).drain() == 1
     row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
@@ -119,7 +135,7 @@ async def test_blocked_customers_are_opted_out_and_their_rep_is_told(bot: Driver
     customer = (await _rows(bot, Customer, col(Customer.id) == cid))[0]
     assert customer.optin_state == "out"
     assert "屏蔽了机器人" in (bot.standin.messages(REP)[-1].text or "")
-    assert (await plan_now(bot.services)).planned == 0, "nothing more is planned for them"
+    assert (await _plan(bot)).planned == 0, "nothing more is planned for them"
 
 
 async def test_stop_skips_what_was_waiting_and_review_mode_holds_messages(bot: Driver) -> None:
@@ -135,13 +151,15 @@ async def test_stop_skips_what_was_waiting_and_review_mode_holds_messages(bot: D
         session.add(team)
 
     await bot.services.db(review)
-    await plan_now(bot.services)
+    await _plan(bot)
     before = len(bot.standin.messages(CUSTOMER))
     assert await _dispatcher(bot).drain() == 1, "the rep is asked"
     assert len(bot.standin.messages(CUSTOMER)) == before, "review mode: nothing goes without approval"
     asked = bot.standin.messages(REP)[-1]
     assert "待审核" in (asked.text or "") and "生日快乐" in (asked.text or "")
-    assert [r.status for r in await _rows(bot, OutboxMessage)] == ["review"]
+    assert [r.status for r in await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)] == [
+        "review"
+    ]
     assert await _dispatcher(bot).drain() == 0, "asked once"
     await bot.press(REP, "改写")
     replies = await bot.send(REP, "张总，生日快乐！今晚给您送蛋糕。")
@@ -149,7 +167,7 @@ async def test_stop_skips_what_was_waiting_and_review_mode_holds_messages(bot: D
     assert await _dispatcher(bot).drain() == 1
     assert bot.standin.messages(CUSTOMER)[-1].text == "张总，生日快乐！今晚给您送蛋糕。"
     await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 1)
-    await plan_now(bot.services)
+    await _plan(bot)
     await _dispatcher(bot).drain()
     await bot.send(CUSTOMER, "/stop")
     rows = await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)
@@ -179,7 +197,7 @@ async def test_the_weekly_cap_keeps_the_most_important_messages(bot: Driver) -> 
             )
 
     await bot.services.db(sold)
-    await plan_now(bot.services)
+    await _plan(bot)
     rows = await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)
     kept = sorted(r.occasion for r in rows if r.status == "planned")
     assert kept == ["birthday", "followup_3"], "two a week: the birthday first, then the earliest follow-up"
@@ -274,9 +292,9 @@ async def test_a_corrected_birthday_cancels_the_greeting_planned_for_the_old_day
     await _opt_in(bot, cid, "张伟")
     today = bot.services.today()
     await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 2)
-    await plan_now(bot.services)
+    await _plan(bot)
     await _set(bot, cid, birthday_month=today.month, birthday_day=today.day + 3)
-    await plan_now(bot.services)
+    await _plan(bot)
     rows = await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid)
     assert sorted((r.day.day - today.day, r.status, r.reason) for r in rows) == [
         (2, "skipped", "no_longer_due"),
