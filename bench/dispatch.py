@@ -626,7 +626,7 @@ def environment(backend: str) -> dict[str, Any]:
 def build_bot(standin: StandIn, url: str, ptb_rate_limiter: bool) -> tuple[SalesApp, Any]:
     """The real Application against the stand-in, scheduling off (the benchmark drives the dispatcher)."""
     engine = make_engine(url)
-    settings = Settings(_env_file=None, DATABASE_URL=url, SALESBOT_ADMIN_IDS=[], SALESBOT_LOG_LEVEL="WARNING")
+    settings = Settings(_env_file=None, DATABASE_URL=url, SALESBOT_ADMIN_IDS=[REP_ID], SALESBOT_LOG_LEVEL="WARNING")
     wiring = Wiring(
         settings=settings,
         sessions=make_session_factory(engine),

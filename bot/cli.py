@@ -77,6 +77,22 @@ def run(webhook_url: str | None) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+def dispatch(once: bool) -> None:
+    """Plan and send care messages only, without answering anyone (an extra worker).
+
+    `salesbot run` already does this. More workers can share one PostgreSQL outbox.
+    """
+    from bot.telegram.care import run_worker
+
+    settings = Settings()
+    setup_logging(settings)
+    if settings.bot_token is None:
+        raise click.UsageError("BOT_TOKEN is not set.")
+    asyncio.run(run_worker(settings, once=once))
+
+
+@main.command()
 @click.option("--demo", is_flag=True, help="Load a demo team with customers.")
 @click.option(
     "--script",

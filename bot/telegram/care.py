@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.config import Settings
 from bot.domain.access import Perm
 from bot.domain.care import Occasion
 from bot.domain.errors import InvalidInput, Stale
@@ -356,3 +357,49 @@ async def _rep_action(update: Update, context: BotContext, action: Any, done_key
     row = await context.services.db(lambda s: action(s, actor, outbox_id, now=now))
     await answer_query(update, context.alert(done_key))
     await reply(update, context, context.t(done_key + "_text", text=row.text), edit=True)
+
+
+# ---------------------------------------------------------------- a worker on its own
+
+WORKER_IDLE_SECONDS = 2.0
+
+
+async def run_worker(settings: Settings, *, once: bool = False) -> None:
+    """Plan and send care messages in a process of its own (`salesbot dispatch`)."""
+    from telegram.ext import AIORateLimiter, ExtBot
+
+    from bot.i18n import catalogue
+    from bot.storage.db import make_engine, make_session_factory, upgrade
+
+    assert settings.bot_token is not None
+    engine = make_engine(settings.database_url)
+    await upgrade(engine)
+    services = Services(settings=settings, sessions=make_session_factory(engine), catalogue=catalogue())
+    options: dict[str, Any] = {}
+    if settings.telegram_api_base_url:
+        options["base_url"] = settings.telegram_api_base_url
+    bot: ExtBot[None] = ExtBot(
+        settings.bot_token.get_secret_value(),
+        rate_limiter=AIORateLimiter(max_retries=3),  # type: ignore[arg-type]
+        **options,
+    )
+    await bot.initialize()
+    dispatcher = Dispatcher(services, bot)
+    log.info("care worker %s started", dispatcher.worker)
+    try:
+        planned_at = float("-inf")
+        while True:
+            if time.monotonic() - planned_at >= PLAN_SECONDS:
+                await plan_now(services)
+                planned_at = time.monotonic()
+            sent = await dispatcher.run_once()
+            if once and not sent:
+                return
+            if not sent:
+                await asyncio.sleep(WORKER_IDLE_SECONDS)
+    finally:
+        await bot.shutdown()
+        await engine.dispose()
+
+
+PLAN_SECONDS = 15 * 60
