@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.access import Actor, Role
 from bot.services import customers as svc
 from bot.services import team as team_service
-from bot.storage.models import Membership, Team, User
+from bot.storage.models import Membership, Task, Team, User
 
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 
@@ -37,18 +38,22 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
             await session.flush()  # users before memberships (no ORM relationship orders them)
         session.add(Membership(user_id=member["id"], team_id=team.id, role=member["role"], joined_at=now))
     await session.flush()
+    today = now.astimezone(ZoneInfo(team.timezone)).date()  # the team's date, not UTC's
+    ids: dict[str, int] = {}
     for index, entry in enumerate(spec["customers"]):
         owner = Actor(entry["owner"], Role.REP, team.id)
         moment = now - timedelta(days=len(spec["customers"]) - index)
         values = {k: str(entry[k]) for k in ("name", "company", "phone", "source_channel") if k in entry}
         if entry.get("birthday") == "today":
-            values["birthday"] = f"{now.month}月{now.day}日"
+            values["birthday"] = f"{today.month}月{today.day}日"
         elif "birthday" in entry:
             values["birthday"] = entry["birthday"]
         customer = await svc.create_customer(session, owner, values=values, now=moment)
         customer.stage, customer.grade = entry.get("stage", "find"), entry.get("grade")
         customer.grade_manual = customer.grade is not None
         customer.tags = list(entry.get("tags", []))
+        if "telegram" in entry:  # a customer who opened their link
+            customer.telegram_chat_id, customer.optin_state = int(entry["telegram"]), "in"
         customer.extra = dict(entry.get("extra", {}))
         svc.reindex(customer)
         session.add(customer)
@@ -75,7 +80,21 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
                 note_text=f"{purchase['amount']} — {purchase['items']}",
             )
         customer.stage = entry.get("stage", customer.stage)
+        if "contacted_days_ago" in entry:
+            customer.last_contact_at = now - timedelta(days=int(entry["contacted_days_ago"]))
         session.add(customer)
+        ids[entry["name"]] = customer.id
+    for task in spec.get("tasks", []):
+        session.add(
+            Task(
+                team_id=team.id,
+                owner_id=task["owner"],
+                customer_id=ids.get(task.get("customer", "")),
+                due_on=today + timedelta(days=int(task["in_days"])),
+                text=task["text"],
+                created_at=now,
+            )
+        )
     return team.id
 
 

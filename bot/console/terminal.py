@@ -14,12 +14,15 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.console.demo import load_demo, rep_invite
 from bot.console.driver import Driver, running_bot
 from bot.console.standin import BotEvent, Copied, SentMessage
 from bot.storage.db import transaction
+from bot.telegram.care import plan_now
 
 YOU = 1001
 PEOPLE = {
@@ -39,10 +42,22 @@ Console commands:
   :contact PHONE NAME  share a Telegram contact
   :file PATH         send a file (e.g. a .vcf with contacts)
   :photo [CAPTION]   send a photo        :voice   send a voice message
+  :time HH:MM        pretend it is that time today (the team's timezone), e.g. :time 10:00
+  :care              plan and send the care messages and agendas that are due now
   :help              this help           :quit    leave (Ctrl-D works too)
 Lines starting with '# ' (hash, space) in a script are comments."""
 
 _TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class ShiftedClock:
+    """The real time moved by an offset, so the console can pretend it is 10:00."""
+
+    offset: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
 
 def plain(text: str) -> str:
@@ -56,6 +71,7 @@ class Console:
 
     driver: Driver
     write: Callable[[str], None]
+    clock: ShiftedClock | None = None
     current: int = YOU
     names: dict[int, str] = field(default_factory=dict)
     # Deep links the console printed at start, opened with :join and :claim.
@@ -120,9 +136,27 @@ class Console:
             await driver.send_photo(uid, _tiny_png(), caption=" ".join(args) or None)
         elif name == "voice":
             await driver.send_voice(uid, b"OggS-demo-voice")
+        elif name == "time" and args:
+            self._set_time(args[0])
+        elif name == "care":
+            result = await plan_now(driver.services)
+            sent = await driver.app.bot_data.dispatcher.drain()
+            self.write(f"   (care: {result.planned} planned, {sent} handled now)")
         else:
             self.write("   ! unknown console command; :help lists them")
         return True
+
+    def _set_time(self, typed: str) -> None:
+        clock = self.clock
+        found = re.fullmatch(r"(\d{1,2}):(\d{2})", typed)
+        if clock is None or not found or int(found[1]) > 23 or int(found[2]) > 59:
+            self.write("   ! :time HH:MM, e.g. :time 10:00")
+            return
+        zone = ZoneInfo(self.driver.services.settings.default_timezone)
+        local = datetime.now(zone)
+        wanted = local.replace(hour=int(found[1]), minute=int(found[2]), second=0, microsecond=0)
+        clock.offset = wanted - local
+        self.write(f"── it is now {wanted:%Y-%m-%d %H:%M} ({zone.key}) for the bot ──")
 
     def _switch(self, who: str) -> None:
         if who in PEOPLE:
@@ -181,12 +215,17 @@ async def run_console(
 
     engine = make_engine(database_url)
     await upgrade(engine)
-    async with running_bot(engine=engine, schedule=True) as driver:
-        console = Console(driver=driver, write=write)
+    clock = ShiftedClock()
+    async with running_bot(engine=engine, schedule=True, clock=clock) as driver:
+        console = Console(driver=driver, write=write, clock=clock)
         driver.standin.subscribe(console.on_event)
         for key, (uid, name) in PEOPLE.items():
             driver.user(uid, name, "en" if key == "tom" else language)
             console.names[uid] = name
+        if demo:
+            # The demo team's members and its 张伟 (who opened his link) started the bot long ago.
+            for key in ("lead", "rep", "tom", "customer"):
+                driver.standin.user(PEOPLE[key][0]).started = True
         claim = driver.app.bot_data.claim_link
         write("salesbot console — you are chatting with the bot as 'You'. :help lists console commands.")
         if demo:

@@ -218,8 +218,8 @@ class Dispatcher:
     async def _forbidden(self, row: OutboxMessage, reason: str) -> None:
         services, outbox_id = self.services, row.id
         assert outbox_id is not None
-        if row.channel != "telegram":
-            # The rep themselves cannot be reached (they blocked the bot): keep it for later.
+        if row.channel != "telegram" or row.customer_id is None:
+            # The rep themselves cannot be reached (they blocked the bot, or never started it).
             await services.db(
                 lambda s: svc.give_up(s, outbox_id=outbox_id, now=services.now(), reason=reason)
             )

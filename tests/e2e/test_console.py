@@ -37,3 +37,42 @@ def test_a_new_rep_joins_adds_a_customer_and_a_note_and_finds_them(tmp_path: Pat
     assert "已保存为📞 电话" in out
     assert out.count("📇 陈小姐") == 2
     assert "!" not in out.replace("！", "")
+
+
+CARE_SCRIPT = """\
+:time 07:59
+:care
+:time 10:00
+:care
+:as customer
+谢谢王芳！
+:as rep
+/today
+"""
+
+
+def test_the_demo_birthday_is_greeted_at_the_send_hour_and_the_rep_sees_the_agenda(tmp_path: Path) -> None:
+    script = tmp_path / "care.txt"
+    script.write_text(CARE_SCRIPT, encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'console.db'}"
+    result = CliRunner().invoke(main, ["console", "--demo", "--database", database, "--script", str(script)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    before, after = out.split(":time 10:00", 1)
+    assert "生日快乐" not in before, "not before the send hour"
+    assert "(bot → 张伟: 张伟，生日快乐" in after
+    assert "(bot → 王芳 Wang Fang: 📋 今天" in after, "the morning agenda went out"
+    assert "💬 张伟 来消息" in after, "the customer's reply reached the rep"
+    assert "🎂 今天生日：张伟" in after and "该联系了" in after and "带老板版报价单" in after
+
+
+def test_every_command_is_registered_by_the_application_itself() -> None:
+    """Handlers register when the app imports them, not because a test happened to import them."""
+    import subprocess
+    import sys
+
+    code = "import bot.app\nfrom bot.telegram.routes import router\nprint(' '.join(sorted(router.commands)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert {"today", "remind", "play", "stats", "note", "find", "team", "stop"} <= set(out)
