@@ -485,6 +485,38 @@ async def skip_opted_out(session: AsyncSession, *, customer_id: int, now: dateti
     )
 
 
+# ---------------------------------------------------------------- the lead's rules
+
+CAP_MAX = 14
+
+
+async def change_rule(
+    session: AsyncSession, actor: Actor, team_id: int, *, rule: str, arg: str, now: datetime
+) -> CareRules:
+    """A lead changes one of the team's care rules; returns the rules as they now are."""
+    from bot.services.team import get_team
+
+    team = await get_team(session, actor, team_id)
+    rules = CareRules.from_settings(team.settings)
+    care = dict(team.settings.get("care") or {})
+    step = {"+": 1, "-": -1}.get(arg, 0)  # "=" shows the rules again
+    if rule == "mode":
+        care["review"] = not rules.review
+    elif rule in ("send_hour", "quiet_start", "quiet_end", "agenda_hour"):
+        care[rule] = (getattr(rules, rule) + step) % 24
+    elif rule == "weekly_cap":
+        care[rule] = min(max(rules.weekly_cap + step, 0), CAP_MAX)
+    elif rule == "occasion" and arg in {o.value for o in Occasion}:
+        switched = dict(care.get("occasions") or {})
+        switched[arg] = arg not in rules.occasions
+        care["occasions"] = switched
+    else:
+        raise Stale()
+    team.settings = {**team.settings, "care": care}
+    session.add(team)
+    return CareRules.from_settings(team.settings)
+
+
 # ---------------------------------------------------------------- the rep's side
 
 

@@ -23,16 +23,17 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.config import Settings
 from bot.domain.access import Perm
-from bot.domain.care import Occasion
+from bot.domain.care import CareRules, Occasion
 from bot.domain.errors import InvalidInput, Stale
 from bot.services import care as svc
 from bot.services import flows as flow_store
+from bot.services import team as team_service
 from bot.storage.models import OutboxMessage
 from bot.telegram import flows
 from bot.telegram.context import BotContext, Services
 from bot.telegram.flows import Flow, Input, Step
-from bot.telegram.routes import data, router
-from bot.telegram.ui import answer_query, reply, shorten
+from bot.telegram.routes import Target, data, router
+from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
 
 log = logging.getLogger(__name__)
 
@@ -403,3 +404,63 @@ async def run_worker(settings: Settings, *, once: bool = False) -> None:
 
 
 PLAN_SECONDS = 15 * 60
+
+
+# ---------------------------------------------------------------- the lead's rules: /care
+
+
+@router.command("care", Perm.LEAD)
+async def cmd_care(update: Update, context: BotContext) -> None:
+    """/care: the team's care rules, each changed with a tap."""
+    actor = context.actor
+    if actor.team_id is None:
+        await reply(update, context, context.t("error.need_team"))
+        return
+    team_id = actor.team_id
+    team = await context.services.db(lambda s: team_service.get_team(s, actor, team_id))
+    await _show_rules(update, context, team_id, CareRules.from_settings(team.settings), edit=False)
+
+
+@router.callback("cu", Perm.LEAD, Target.TEAM)
+async def on_rule(update: Update, context: BotContext) -> None:
+    """One tap on the rules screen: `cu:<team>:<rule>:<arg>`."""
+    team_id, actor, now = context.arg_id(0), context.actor, context.services.now()
+    rule, arg = context.arg(1), context.arg(2)
+    rules = await context.services.db(
+        lambda s: svc.change_rule(s, actor, team_id, rule=rule, arg=arg, now=now)
+    )
+    await answer_query(update)
+    await _show_rules(update, context, team_id, rules, edit=True)
+
+
+async def _show_rules(
+    update: Update, context: BotContext, team_id: int, rules: CareRules, *, edit: bool
+) -> None:
+    t = context.t
+
+    def b(label: str, rule: str, arg: str = "") -> Button:
+        return button(label, "cu", team_id, rule, arg)
+
+    def hour(value: int) -> str:
+        return f"{value:02d}:00"
+
+    def stepper(rule: str, label: str) -> list[Button]:
+        return [b("−", rule, "-"), b(label, rule, "="), b("+", rule, "+")]
+
+    mode = t("btn.care_mode_review" if rules.review else "btn.care_mode_auto")
+    rows: list[list[Button]] = [
+        [b(mode, "mode", "x")],
+        stepper("send_hour", t("btn.care_send", hour=hour(rules.send_hour))),
+        stepper("agenda_hour", t("btn.care_agenda", hour=hour(rules.agenda_hour))),
+        stepper("quiet_start", t("btn.care_quiet_from", hour=hour(rules.quiet_start))),
+        stepper("quiet_end", t("btn.care_quiet_to", hour=hour(rules.quiet_end))),
+        stepper("weekly_cap", t("btn.care_cap", count=rules.weekly_cap)),
+    ]
+    toggles = []
+    for occasion in Occasion:
+        mark = "✅ " if occasion.value in rules.occasions else "⬜ "
+        toggles.append(b(mark + t(f"care.occasion.{occasion.value}"), "occasion", occasion.value))
+    rows += [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
+    rows.append([button(t("btn.menu"), "m")])
+    text = t("care.rules", review=rules.review, country=rules.country)
+    await reply(update, context, text, keyboard(rows), edit=edit)

@@ -39,6 +39,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "today",
         "remind",
         "stats",
+        "care",
         "team",
         "export",
         "help",

@@ -300,3 +300,27 @@ async def test_a_corrected_birthday_cancels_the_greeting_planned_for_the_old_day
         (2, "skipped", "no_longer_due"),
         (3, "planned", None),
     ]
+
+
+async def test_a_lead_sets_the_care_rules_with_taps_and_a_rep_cannot(bot: Driver) -> None:
+    from bot.domain.care import CareRules
+    from tests.e2e.world import LEAD, OTHER_LEAD
+
+    world = await build_world(bot)
+    replies = await bot.send(LEAD, "/care")
+    assert "客户关怀规则" in texts(replies) and "自动发送" in texts(replies)
+    await bot.press(LEAD, "发送方式")
+    await bot.press(LEAD, 4)  # + on the send time
+    await bot.press(LEAD, "中秋节")
+    for _ in range(3):
+        await bot.press(LEAD, 14)  # − on the weekly cap (stops at 0)
+    team = (await _rows(bot, Team, col(Team.id) == world.team))[0]
+    rules = CareRules.from_settings(team.settings)
+    assert (rules.review, rules.send_hour, rules.weekly_cap) == (True, 11, 0)
+    assert "mid_autumn" not in rules.occasions and "birthday" in rules.occasions
+    assert "先审核" in (bot.standin.messages(LEAD)[-1].text or "")
+    assert "客户关怀规则" not in texts(await bot.send(REP, "/care")), "reps cannot change the rules"
+    message = bot.standin.messages(LEAD)[-1]
+    await bot.callback(OTHER_LEAD, message.message_id, f"cu:{world.team}:mode:x")
+    assert "失效" in str(bot.standin.callback_answers[-1].get("text"))
+    assert CareRules.from_settings((await _rows(bot, Team, col(Team.id) == world.team))[0].settings).review
