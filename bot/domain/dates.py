@@ -44,6 +44,8 @@ from typing import Any, Final
 from lunar_python import LunarMonth, Solar
 from lunar_python.util import LunarUtil
 
+from bot.domain.errors import InvalidInput
+
 __all__ = ["DateParseError", "ParsedDate", "format_date", "parse_date"]
 
 MAX_INPUT_LENGTH: Final = 100
@@ -586,3 +588,18 @@ def format_date(parsed: ParsedDate, lang: str) -> str:
         return f"{text}, {parsed.year}" if parsed.year is not None else text
     text = f"{parsed.day} {_EN_MONTHS[parsed.month]}"
     return f"{text} {parsed.year}" if parsed.year is not None else text
+
+
+def day_from_today(text: str, *, today: date) -> date:
+    """A day for something to happen: today or later, as typed (`明天`, `周五`, `5月17日`).
+
+    Raises InvalidInput with a message for the user when it cannot be read or has passed.
+    """
+    try:
+        parsed = parse_date(text, today=today)
+    except DateParseError:
+        raise InvalidInput("error.date") from None
+    day = parsed.next_occurrence(today) if parsed.year is None else parsed.to_date()
+    if day < today:
+        raise InvalidInput("remind.past")
+    return day

@@ -37,11 +37,13 @@ from bot.domain.care import (
     zone,
 )
 from bot.domain.dates import ParsedDate
-from bot.domain.errors import NotAllowed, Stale
+from bot.domain.errors import InvalidInput, NotAllowed, Stale
 from bot.storage.models import Customer, Membership, Note, OutboxMessage, Purchase, Team, User
 
 HORIZON = timedelta(days=7)
 AGENDA = "agenda"
+ONE_OFF = "one_off"  # a message a rep wrote for one customer and one day
+PLANNED_OCCASIONS = frozenset(o.value for o in Occasion)  # what the planner makes (and unmakes)
 LEASE = timedelta(seconds=60)
 RETRY_DELAYS = (30, 120, 600, 3600)  # seconds, after network errors; then it fails
 # Rows that count towards a customer's weekly cap.
@@ -151,7 +153,9 @@ async def plan_team(
         stale += [
             row_id
             for row_id, key, day in waiting.get(customer.id, ())
-            if today <= day <= today + horizon and key not in wanted
+            if today <= day <= today + horizon
+            and key not in wanted
+            and key.split(":")[1] in PLANNED_OCCASIONS
         ]
         for due in dues:
             key = f"{customer.id}:{due.occasion.value}:{due.day.isoformat()}"
@@ -483,6 +487,64 @@ async def skip_opted_out(session: AsyncSession, *, customer_id: int, now: dateti
         )
         .values(status="skipped", reason="opted_out", updated_at=now)
     )
+
+
+# ---------------------------------------------------------------- a rep's own message
+
+
+async def one_off(
+    session: AsyncSession, actor: Actor, customer_id: int, *, day: date, text: str, now: datetime
+) -> OutboxMessage:
+    """A message the rep wrote, to go on a day at the team's send time (one per customer a day)."""
+    from bot.services.customers import get_customer
+
+    body = text.strip()
+    if not body:
+        raise InvalidInput("error.empty")
+    if len(body) > ONE_OFF_MAX:
+        raise InvalidInput("error.too_long", limit=ONE_OFF_MAX, length=len(body))
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    if customer.optin_state == "out":
+        raise InvalidInput("care.opted_out")
+    team = await session.get(Team, customer.team_id)
+    assert team is not None
+    rules = CareRules.from_settings(team.settings)
+    tz = zone(customer.timezone, team.timezone)
+    if day < now.astimezone(tz).date():
+        raise InvalidInput("remind.past")
+    due_at = send_time(day, tz, rules)
+    if due_at < now:
+        due_at = next_allowed(now, tz, rules)
+    on_telegram = customer.optin_state == "in" and customer.telegram_chat_id is not None
+    key = f"{customer_id}:{ONE_OFF}:{day.isoformat()}"
+    row = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.key) == key))).first()
+    if row is not None and row.status not in ("planned", "review", "skipped", "failed"):
+        raise InvalidInput("care.one_off_taken", day=day.isoformat())
+    channel = "telegram" if on_telegram else "via_rep"
+    chat_id = customer.telegram_chat_id if on_telegram else actor.user_id
+    if row is None:
+        row = OutboxMessage(
+            key=key,
+            team_id=customer.team_id,
+            rep_id=actor.user_id,
+            occasion=ONE_OFF,
+            day=day,
+            channel=channel,
+            text=body,
+            due_at=due_at,
+            created_at=now,
+        )
+    row.customer_id, row.rep_id, row.text = customer_id, actor.user_id, body
+    row.channel, row.chat_id = channel, chat_id
+    row.language = customer.language or team.language
+    row.status, row.reason, row.due_at, row.updated_at = "planned", None, due_at, now
+    row.attempts, row.message_id, row.claimed_by, row.lease_until = 0, None, None, None
+    session.add(row)
+    await session.flush()
+    return row
+
+
+ONE_OFF_MAX = 2000
 
 
 # ---------------------------------------------------------------- the lead's rules

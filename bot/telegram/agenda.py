@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.access import Perm
-from bot.domain.dates import DateParseError, parse_date
+from bot.domain.dates import DateParseError, day_from_today, parse_date
 from bot.domain.errors import InvalidInput
 from bot.services import agenda as svc
 from bot.services import customers as customer_service
@@ -159,16 +159,8 @@ async def on_remind_customer(update: Update, context: BotContext) -> None:
 
 
 async def _check(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> Any:
-    today = context.services.today()
     if step.key == "when":
-        try:
-            parsed = parse_date(given.text, today=today)
-        except DateParseError:
-            raise InvalidInput("error.date") from None
-        day = parsed.next_occurrence(today) if parsed.year is None else parsed.to_date()
-        if day < today:
-            raise InvalidInput("remind.past")
-        return day.isoformat()
+        return day_from_today(given.text, today=context.services.today()).isoformat()
     text = given.text.strip()
     if not text:
         raise InvalidInput("error.empty")

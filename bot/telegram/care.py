@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,12 +25,15 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.config import Settings
 from bot.domain.access import Perm
 from bot.domain.care import CareRules, Occasion
+from bot.domain.dates import day_from_today
 from bot.domain.errors import InvalidInput, Stale
 from bot.services import care as svc
+from bot.services import customers as customer_service
 from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.models import OutboxMessage
 from bot.telegram import flows
+from bot.telegram.cards.view import leave_to_card
 from bot.telegram.context import BotContext, Services
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, data, router
@@ -483,3 +487,65 @@ async def _show_rules(
     rows.append([button(t("btn.menu"), "m")])
     text = t("care.rules", review=rules.review, country=rules.country)
     await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+# ---------------------------------------------------------------- a rep's own message
+
+
+@router.callback("mo", Perm.EDIT_CUSTOMER, Target.CUSTOMER, edit=True)
+async def on_one_off(update: Update, context: BotContext) -> None:
+    """💌 on a card: write a message for the customer, to go on a day you choose."""
+    await answer_query(update)
+    cid, actor = context.arg_id(0), context.actor
+    customer = await context.services.db(lambda s: customer_service.get_customer(s, actor, cid, edit=True))
+    if customer.optin_state == "out":
+        await reply(update, context, context.t("care.opted_out"))
+        return
+    on_telegram = customer.optin_state == "in" and customer.telegram_chat_id is not None
+    await flows.start(
+        update, context, "one_off", {"customer_id": cid, "name": customer.name, "direct": on_telegram}
+    )
+
+
+async def _check_one_off(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> Any:
+    if step.key == "day":
+        return day_from_today(given.text, today=context.services.today()).isoformat()
+    return await _check_rewrite(context, data, step, given)
+
+
+async def _finish_one_off(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    cid, actor, now = int(data["customer_id"]), context.actor, context.services.now()
+    day = date.fromisoformat(str(data["day"]))
+
+    async def save(session: AsyncSession) -> OutboxMessage:
+        row = await svc.one_off(session, actor, cid, day=day, text=str(data["text"]), now=now)
+        await flow_store.clear_flow(session, actor.user_id)
+        return row
+
+    try:
+        row = await context.services.db(save)
+    except InvalidInput as error:
+        await reply(update, context, flows.explain(context, error, str(data["text"])))
+        return
+    context.flow_state = None
+    when = row.due_at.astimezone(ZoneInfo(context.services.settings.default_timezone))
+    text = context.t(
+        "care.one_off_planned",
+        name=data["name"],
+        when=when.strftime("%Y-%m-%d %H:%M"),
+        direct=row.channel == "telegram",
+        text=row.text,
+    )
+    await reply(update, context, text, keyboard([[button(context.t("btn.open_card"), "cv", cid, "basic")]]))
+
+
+flows.register(
+    Flow(
+        "one_off",
+        (Step("day", "care.one_off_day"), Step("text", "care.one_off_text")),
+        _check_one_off,
+        _finish_one_off,
+        leave=leave_to_card,
+        prompt_params=lambda d: {"name": d.get("name"), "day": d.get("day"), "direct": d.get("direct")},
+    )
+)

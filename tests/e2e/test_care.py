@@ -324,3 +324,29 @@ async def test_a_lead_sets_the_care_rules_with_taps_and_a_rep_cannot(bot: Driver
     await bot.callback(OTHER_LEAD, message.message_id, f"cu:{world.team}:mode:x")
     assert "失效" in str(bot.standin.callback_answers[-1].get("text"))
     assert CareRules.from_settings((await _rows(bot, Team, col(Team.id) == world.team))[0].settings).review
+
+
+async def test_a_rep_writes_a_one_off_message_for_a_chosen_day(bot: Driver, clock) -> None:  # type: ignore[no-untyped-def]
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    await bot.send(REP, "张伟")
+    replies = await bot.press(REP, "💌 消息")
+    assert "哪天发" in texts(replies)
+    replies = await bot.send(REP, "上个月")
+    assert (
+        "无法" in texts(replies)
+        or "读不懂" in texts(replies)
+        or "过去" in texts(replies)
+        or "日期" in texts(replies)
+    )
+    await bot.send(REP, "明天")
+    replies = await bot.send(REP, "张总，新样品到了，明天给您送过去看看？")
+    assert "2026-11-24 10:00" in texts(replies)
+    await _plan(bot)  # planning again leaves a rep's own message alone
+    assert await _dispatcher(bot).drain() == 0
+    clock.advance(days=1)
+    await _dispatcher(bot).drain()
+    assert bot.standin.messages(CUSTOMER)[-1].text == "张总，新样品到了，明天给您送过去看看？"
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "one_off"))[0]
+    assert (row.status, row.customer_id) == ("sent", cid)

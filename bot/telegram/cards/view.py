@@ -162,6 +162,7 @@ def _build_card_keyboard(context: BotContext, cid: int, sect: Section) -> Inline
             button(context.t("btn.note"), "cn", cid),
             button(context.t("btn.purchase"), "cp", cid),
             button(context.t("btn.timeline"), "cl", cid, 0),
+            button(context.t("btn.one_off"), "mo", cid),
         ],
         [
             button(context.t("btn.stage"), "cs", cid),
