@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 from telegram import Bot
@@ -350,3 +351,59 @@ async def test_a_rep_writes_a_one_off_message_for_a_chosen_day(bot: Driver, cloc
     assert bot.standin.messages(CUSTOMER)[-1].text == "张总，新样品到了，明天给您送过去看看？"
     row = (await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "one_off"))[0]
     assert (row.status, row.customer_id) == ("sent", cid)
+
+
+@pytest.mark.parametrize(
+    ("rate", "per_chat", "messages", "chat_count"),
+    [(30.0, 1.05, 90, 20), (300.0, 0.0, 12, 4)],
+    ids=["paced", "pushing"],
+)
+async def test_against_telegrams_limits_nothing_is_lost(
+    bot: Driver, clock, rate, per_chat, messages, chat_count
+) -> None:  # type: ignore[no-untyped-def]
+    """A stand-in with Telegram's limits read strictly: 1 a second per chat, 30 a second overall.
+
+    Paced as in production, and pushing ten times harder than allowed (429s, retried).
+    """
+    from bot.console.standin import Limits
+
+    # The team is set up without limits; then Telegram's apply.
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    chats = [2000 + i for i in range(chat_count)]
+    for chat in chats:
+        bot.standin.add_user(chat, f"客户{chat}", started=True)
+    now = bot.services.now()
+
+    async def fill(session):  # type: ignore[no-untyped-def]
+        for i in range(messages):  # three messages for each chat, one after another, plus
+            session.add(  # a burst well over 30/s for the first second
+                OutboxMessage(
+                    key=f"strict:{i}",
+                    team_id=world.team,
+                    customer_id=cid,
+                    rep_id=REP,
+                    occasion="birthday",
+                    day=now.date(),
+                    channel="telegram",
+                    chat_id=chats[i // 3 % len(chats)] if i < 3 * len(chats) else chats[i % len(chats)],
+                    text=f"限速 {i}",
+                    status="planned",
+                    due_at=now,
+                )
+            )
+
+    await bot.services.db(fill)
+    bot.standin.limits = Limits(
+        per_chat_per_second=1.0, per_chat_burst=1, global_per_second=30.0, global_burst=30
+    )
+    dispatcher = Dispatcher(bot.services, bot.app.bot, rate=rate, per_chat=per_chat)
+    for _ in range(20):
+        await dispatcher.drain()
+        rows = await _rows(bot, OutboxMessage, col(OutboxMessage.key).like("strict:%"))
+        if all(r.status == "sent" for r in rows):
+            break
+        clock.advance(seconds=5)  # rows put back after a 429 are due a little later
+    received = [m.text for chat in chats for m in bot.standin.messages(chat)]
+    assert sorted(received) == sorted(f"限速 {i}" for i in range(messages)), "each once, none lost"
+    assert {r.status for r in rows} == {"sent"}
