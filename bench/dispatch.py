@@ -4,11 +4,11 @@
     .venv/bin/python bench/dispatch.py --database postgresql://…
 
 It puts `--messages` planned rows for `--chats` customers, all due now, in the outbox
-table, and lets the real `bot.telegram.care.Dispatcher` (rate 30/s, one message per chat
-per second, as wired in production) drain them through the real Application's bot. The
-Bot API stand-in runs in a child process with Telegram's limits read strictly (30/s
-overall with a burst of 30, 1/s per private chat with a burst of 1, 429 `retry_after`
-beyond), so the bot's CPU is its own. It reports the achieved rate against the
+table, and lets the real `bot.telegram.care.Dispatcher` (with its own defaults, as wired
+in production) drain them through the real Application's bot. The Bot API stand-in runs
+in a child process with Telegram's limits read strictly (30/s overall with a burst of
+30, 1/s per private chat with a burst of 1, 429 `retry_after` beyond), so the bot's CPU
+is its own. It reports the achieved rate against the
 configured one, the CPU per message, the 429s, that nothing was lost or sent twice, and
 where the time went. See ``bench/README.md``. Nothing here asserts on time.
 """
@@ -29,6 +29,7 @@ import random
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,7 +62,8 @@ from bot.telegram.context import Services
 
 T = TypeVar("T")
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 KEY_PREFIX = "bench-dispatch:"  # every outbox row of the benchmark; removed before and after a run
 TEAM_NAME = "bench dispatch"
 REP_ID = 40_000_000
@@ -107,15 +109,18 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "1, 2, …) or grouped (a chat's messages one after another)",
     )
     parser.add_argument(
-        "--rate", type=float, default=RATE_PER_SECOND, help="the dispatcher's overall rate (default 30/s)"
+        "--rate",
+        type=float,
+        default=RATE_PER_SECOND,
+        help=f"the dispatcher's overall rate (default {RATE_PER_SECOND:g}/s)",
     )
     parser.add_argument(
         "--per-chat",
         type=float,
         default=PER_CHAT_SECONDS,
-        help="the dispatcher's seconds between two messages to one chat (default 1)",
+        help=f"the dispatcher's seconds between two messages to one chat (default {PER_CHAT_SECONDS:g})",
     )
-    parser.add_argument("--batch", type=int, default=BATCH, help="rows claimed per pass (default 30)")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"rows claimed per pass (default {BATCH})")
     parser.add_argument("--seed", type=int, default=20261123, help="random seed for the shuffled order")
     parser.add_argument(
         "--standin-limits",
@@ -617,7 +622,18 @@ def environment(backend: str) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "python-telegram-bot": telegram.__version__,
         "sqlalchemy": sqlalchemy.__version__,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dispatcher_changed_since_commit": bool(git("status", "--porcelain", "--", "bot/telegram/care.py")),
     }
+
+
+def git(*args: str) -> str:
+    """Output of a git command in the project (empty if git is not there)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
 
 
 # =========================================================================== main
@@ -626,7 +642,10 @@ def environment(backend: str) -> dict[str, Any]:
 def build_bot(standin: StandIn, url: str, ptb_rate_limiter: bool) -> tuple[SalesApp, Any]:
     """The real Application against the stand-in, scheduling off (the benchmark drives the dispatcher)."""
     engine = make_engine(url)
-    settings = Settings(_env_file=None, DATABASE_URL=url, SALESBOT_ADMIN_IDS=[REP_ID], SALESBOT_LOG_LEVEL="WARNING")
+    # An admin is configured, so the bot logs no one-time admin link at start.
+    settings = Settings(
+        _env_file=None, DATABASE_URL=url, SALESBOT_ADMIN_IDS=[REP_ID], SALESBOT_LOG_LEVEL="WARNING"
+    )
     wiring = Wiring(
         settings=settings,
         sessions=make_session_factory(engine),
@@ -683,12 +702,10 @@ async def run(opts: Options) -> dict[str, Any]:
                 gc.collect()
                 standin_cpu = await standin.reset()
                 cpu, wall = time.process_time(), time.perf_counter()
-                passes = 0
-                claimed = 0
-                while True:  # drain(), counting passes
+                per_pass: list[int] = []
+                while True:  # drain(), keeping what each pass claimed
                     got = await dispatcher.run_once()
-                    passes += 1
-                    claimed += got
+                    per_pass.append(got)
                     if not got:
                         break
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -714,18 +731,17 @@ async def run(opts: Options) -> dict[str, Any]:
     limited = analyse_429(report, 1 / limits.per_chat_per_second if limits.enabled else 0.0)
     ptb_sleep = limited["retry_after_sum_s"] + 0.1 * limited["count"] if opts.ptb_rate_limiter else 0.0
     chat_wait = timings.row_chat_wait
+    rest = [
+        max(total - w - d - h, 0.0)
+        for total, w, d, h in zip(timings.row_total, chat_wait, timings.row_db, timings.row_http, strict=True)
+    ]
+    between = wall - sum(timings.row_total) - sum(timings.pass_db)
     phases = {
         "per_chat_wait": spread(chat_wait),
+        "between_sends": {"sum_s": between},
+        "rate_limiter_and_rest": spread(rest),
         "database_per_message": spread(timings.row_db),
         "bot_api_call": spread(timings.row_http),
-        "rate_limiter_and_rest": spread(
-            [
-                max(total - w - d - h, 0.0)
-                for total, w, d, h in zip(
-                    timings.row_total, chat_wait, timings.row_db, timings.row_http, strict=True
-                )
-            ]
-        ),
         "database_per_pass": spread(timings.pass_db),
     }
     figures = {
@@ -740,8 +756,10 @@ async def run(opts: Options) -> dict[str, Any]:
         "ideal_first_to_last_s": ideal,
         "ratio_to_ideal": ideal / elapsed if elapsed > 0 else math.nan,
         "dispatcher_wall_s": wall,
-        "passes": passes,
-        "rows_claimed": claimed,
+        "passes": len(per_pass),
+        "rows_claimed": sum(per_pass),
+        "rows_claimed_per_pass": per_pass,
+        "largest_pass_over_batch": max(per_pass) > opts.batch,
         "cpu_ms_per_message": cpu * 1000 / max(sent, 1),
         "cpu_share_of_wall": cpu / wall if wall > 0 else math.nan,
         "standin_cpu_ms_per_message": standin_cpu * 1000 / max(sent, 1),
@@ -765,7 +783,11 @@ async def run(opts: Options) -> dict[str, Any]:
         f"(goal ≥ {GOAL}: {'met' if figures['meets_goal'] else 'NOT met'});  ÷ best possible "
         f"{figures['ratio_to_ideal']:.3f}"
     )
-    print(f"dispatcher wall       {wall:8.2f} s   {passes} passes of run_once, {claimed} rows claimed")
+    print(
+        f"dispatcher wall       {wall:8.2f} s   {len(per_pass)} passes of run_once claimed "
+        f"{sum(per_pass)} rows, at most {max(per_pass)} in one pass (batch {opts.batch})"
+        + ("  ⚠ a pass claimed more than its batch" if max(per_pass) > opts.batch else "")
+    )
     print(
         f"bot CPU per message   {figures['cpu_ms_per_message']:8.2f} ms  (process_time of the bot process, "
         f"its database threads included; {100 * figures['cpu_share_of_wall']:.0f}% of wall); "
@@ -774,7 +796,7 @@ async def run(opts: Options) -> dict[str, Any]:
     print(
         f"429 answers           {limited['count']:8d}     {limited['by_bucket'] or ''}"
         + (
-            f"; AIORateLimiter held every send for ≈ {ptb_sleep:.1f} s in all (retry_after + 0.1 s each)"
+            f"; AIORateLimiter paused all sends for {ptb_sleep:.1f} s in all (retry_after + 0.1 s each)"
             if limited["count"] and opts.ptb_rate_limiter
             else ""
         )
@@ -787,12 +809,18 @@ async def run(opts: Options) -> dict[str, Any]:
         f"0.1 s, {line['pauses_over_100ms_s']:.2f} s in all; closest two to one chat "
         f"{line['closest_two_to_one_chat_s']:.3f} s"
     )
-    print(f"sends per second      {' '.join(str(n) for n in line['per_second'])}")
+    counts = [str(n) for n in line["per_second"]]
+    if len(counts) > 60:
+        counts = [*counts[:40], f"… ({len(counts) - 50} more) …", *counts[-10:]]
+    print(f"sends per second      {' '.join(counts)}")
     print()
-    print("where the dispatcher's time went (the rows are sent one after another, so the sums add up):")
+    print(
+        "where the dispatcher's time went (one message in flight at a time, so the sums add up to its wall):"
+    )
     labels = {
-        "per_chat_wait": "per-chat waits (sleeping before a row whose chat had one < per-chat s ago)",
-        "rate_limiter_and_rest": "its own 30/s limiter, and the rest",
+        "per_chat_wait": "per-chat waits in _send (sleeping: its chat had a message < per-chat s ago)",
+        "between_sends": "between rows, outside _send (waiting for a chat to be free, picking the next)",
+        "rate_limiter_and_rest": f"its own {opts.rate:g}/s limiter, and the rest",
         "database_per_message": (
             f"database per message ({figures['transactions_per_message']:.1f} transactions: "
             "start_sending, delivered)"
@@ -802,10 +830,12 @@ async def run(opts: Options) -> dict[str, Any]:
     }
     for name, label in labels.items():
         row = phases[name]
-        print(
-            f"  {row['sum_s']:7.2f} s  {label}; median {row['median_ms']:.2f} ms, "
-            f"p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.1f} ms"
+        figures_of = (
+            f"; median {row['median_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.1f} ms"
+            if "median_ms" in row
+            else ""
         )
+        print(f"  {row['sum_s']:7.2f} s  {label}{figures_of}")
     print(
         f"  {figures['messages_that_waited_for_their_chat']} of {len(chat_wait)} rows waited for their chat"
     )

@@ -306,21 +306,23 @@ async def recover(session: AsyncSession, *, now: datetime) -> int:
 
 async def claim(session: AsyncSession, *, now: datetime, worker: str, limit: int) -> list[OutboxMessage]:
     """Take up to `limit` due rows for this worker (rows another worker holds are skipped)."""
+    # Materialised once: without it PostgreSQL may run the LIMIT … SKIP LOCKED subquery
+    # again for each row of a freshly filled (not yet analysed) table, claiming them all.
     due = (
         select(OutboxMessage.id)
         .where(col(OutboxMessage.status) == "planned", col(OutboxMessage.due_at) <= now)
         .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
     )
     ids = [
         row[0]
         for row in (
             await session.exec(
                 update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id).in_(due.scalar_subquery()), col(OutboxMessage.status) == "planned"
-                )
+                .where(col(OutboxMessage.id).in_(select(due.c.id)), col(OutboxMessage.status) == "planned")
                 .values(
                     status="claimed",
                     claimed_by=worker,
@@ -631,6 +633,8 @@ async def claim_reviews(session: AsyncSession, *, now: datetime, limit: int) -> 
         .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("waiting")
+        .prefix_with("MATERIALIZED")
     )
     ids = [
         row[0]
@@ -638,7 +642,7 @@ async def claim_reviews(session: AsyncSession, *, now: datetime, limit: int) -> 
             await session.exec(
                 update(OutboxMessage)
                 .where(
-                    col(OutboxMessage.id).in_(waiting.scalar_subquery()),
+                    col(OutboxMessage.id).in_(select(waiting.c.id)),
                     col(OutboxMessage.message_id).is_(None),
                 )
                 .values(message_id=0, updated_at=now)

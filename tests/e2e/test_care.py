@@ -233,6 +233,19 @@ async def test_two_dispatchers_share_the_outbox_without_double_sends(bot: Driver
             )
 
     await bot.services.db(fill)
+    # On a freshly filled table a claim still takes only its batch (PostgreSQL could
+    # otherwise re-run the LIMIT … SKIP LOCKED subquery per row and claim them all).
+    taken = await bot.services.db(lambda s: care_service.claim(s, now=now, worker="probe", limit=30))
+    assert len(taken) == 30
+
+    async def release(session):  # type: ignore[no-untyped-def]
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.claimed_by) == "probe")
+            .values(status="planned", claimed_by=None, lease_until=None)
+        )
+
+    await bot.services.db(release)
     # Two dispatchers, each with its own client (the stand-in here has no flood limits),
     # so the claiming is what is tested, not the 30/s pacing.
     clients = [Bot(CONSOLE_TOKEN, base_url=bot.standin.base_url) for _ in range(2)]
