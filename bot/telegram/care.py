@@ -42,6 +42,8 @@ from bot.telegram.ui import Button, answer_query, button, keyboard, reply, short
 log = logging.getLogger(__name__)
 
 RATE_PER_SECOND = 30.0
+LIMITER_BURST = 5
+EXTRA_BATCHES = 3
 PER_CHAT_SECONDS = 1.05  # a little over a second: network jitter must not make it less
 BATCH = 150  # five seconds at the overall limit: enough different chats to keep the pace
 COPY_MAX = 256
@@ -76,7 +78,9 @@ class Dispatcher:
         worker: str | None = None,
     ) -> None:
         self.services, self.bot = services, bot
-        self.limiter = AsyncLimiter(rate, 1)
+        # A small burst at the same rate: a full second's burst on top of Telegram's own
+        # bucket crosses its line now and then (a 429 pauses every send for a second).
+        self.limiter = AsyncLimiter(LIMITER_BURST, LIMITER_BURST / rate)
         self.per_chat, self.batch = per_chat, batch
         self.worker = worker or f"w-{uuid.uuid4().hex[:12]}"
         self._last: dict[int, float] = {}
@@ -90,11 +94,11 @@ class Dispatcher:
             await services.db(lambda s: svc.recover(s, now=now))
             worker, batch = self.worker, self.batch
             rows = await services.db(lambda s: svc.claim(s, now=now, worker=worker, limit=batch))
-            await self._send_in_turn(rows)
+            claimed = len(rows) + await self._send_in_turn(rows)
             reviews = await services.db(lambda s: svc.claim_reviews(s, now=now, limit=batch))
             for row in reviews:
                 await self._ask(row)
-            return len(rows) + len(reviews)
+            return claimed + len(reviews)
 
     async def drain(self, *, passes: int = 1000) -> int:
         """Send everything due now (for tests, the console and benchmarks)."""
@@ -106,21 +110,36 @@ class Dispatcher:
                 break
         return total
 
-    async def _send_in_turn(self, rows: list[OutboxMessage]) -> None:
+    async def _send_in_turn(self, rows: list[OutboxMessage]) -> int:
         """Send one message at a time, the earliest due whose chat is free to receive.
 
         A chat waiting out its second never holds up the others, and only one message
-        is ever in flight, so a crash leaves at most one in doubt.
+        is ever in flight, so a crash leaves at most one in doubt. When every chat at
+        hand is waiting, more due rows are claimed (up to EXTRA_BATCHES more batches,
+        well within their lease at the overall rate) rather than idling; returns how
+        many were claimed that way.
         """
-        waiting = list(rows)
+        waiting, extra, more = list(rows), 0, True
         while waiting:
             now = time.monotonic()
             ready = next((r for r in waiting if self._free_at(r.chat_id) <= now), None)
+            if ready is None and more and extra < EXTRA_BATCHES * self.batch:
+                claimed = await self._claim_more(self.batch)
+                waiting += claimed
+                extra += len(claimed)
+                more = bool(claimed)
+                continue
             if ready is None:
                 await asyncio.sleep(min(self._free_at(r.chat_id) for r in waiting) - now)
                 continue
             waiting.remove(ready)
             await self._send(ready)
+        return extra
+
+    async def _claim_more(self, limit: int) -> list[OutboxMessage]:
+        services, worker = self.services, self.worker
+        now = services.now()
+        return await services.db(lambda s: svc.claim(s, now=now, worker=worker, limit=limit))
 
     def _free_at(self, chat_id: int | None) -> float:
         """When a chat may receive its next message (monotonic seconds)."""
