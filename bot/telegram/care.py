@@ -122,7 +122,7 @@ class Dispatcher:
         waiting, extra, more = list(rows), 0, True
         while waiting:
             now = time.monotonic()
-            ready = next((r for r in waiting if self._free_at(r.chat_id) <= now), None)
+            ready = self._next_ready(waiting, now)
             if ready is None and more and extra < EXTRA_BATCHES * self.batch:
                 claimed = await self._claim_more(self.batch)
                 waiting += claimed
@@ -135,6 +135,20 @@ class Dispatcher:
             waiting.remove(ready)
             await self._send(ready)
         return extra
+
+    def _next_ready(self, waiting: list[OutboxMessage], now: float) -> OutboxMessage | None:
+        """The earliest due row of the free chat with the most rows waiting.
+
+        A chat with several messages waiting needs a second between each, so it goes
+        first; the others fill the gaps (all of these rows are due already).
+        """
+        pending: dict[int, int] = {}
+        for row in waiting:
+            pending[row.chat_id or 0] = pending.get(row.chat_id or 0, 0) + 1
+        free = [r for r in waiting if self._free_at(r.chat_id) <= now]
+        if not free:
+            return None
+        return min(free, key=lambda r: (-pending[r.chat_id or 0], r.due_at, r.id or 0))
 
     async def _claim_more(self, limit: int) -> list[OutboxMessage]:
         services, worker = self.services, self.worker
