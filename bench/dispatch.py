@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
+import child_standin  # bench/: the stand-in in a process of its own
 import sqlalchemy
 import telegram
 from aiohttp import web
@@ -209,7 +209,6 @@ async def _serve_standin(conn: Connection, chats: list[int], limits: str) -> Non
 
     standin.subscribe(on_event)
     await standin.start()
-    stop = asyncio.Event()
 
     async def reset(request: web.Request) -> web.Response:
         # Full buckets, empty logs: what happened before the measurement does not count.
@@ -237,39 +236,11 @@ async def _serve_standin(conn: Connection, chats: list[int], limits: str) -> Non
             {"sends": sends, "requests": requests, "messages": messages, "cpu": time.process_time()}
         )
 
-    async def finish(request: web.Request) -> web.Response:
-        stop.set()
-        return web.json_response({})
-
-    control = web.Application()
-    control.router.add_post("/reset", reset)
-    control.router.add_get("/report", report)
-    control.router.add_post("/stop", finish)
-    runner = web.AppRunner(control, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    conn.send(
-        {
-            "base_url": standin.base_url,
-            "base_file_url": standin.base_file_url,
-            "control": f"http://127.0.0.1:{runner.addresses[0][1]}",
-        }
-    )
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-        await standin.stop()
+    await child_standin.serve(conn, standin, [("POST", "/reset", reset), ("GET", "/report", report)])
 
 
-class StandIn:
+class StandIn(child_standin.Handle):
     """The parent's handle on the stand-in process."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess, info: dict[str, str]) -> None:
-        self.process = process
-        self.base_url = info["base_url"]
-        self.base_file_url = info["base_file_url"]
-        self._control = httpx.AsyncClient(base_url=info["control"], timeout=60)
 
     async def reset(self) -> float:
         """Refill the flood buckets and clear the logs; the stand-in's CPU seconds so far."""
@@ -283,31 +254,17 @@ class StandIn:
         response.raise_for_status()
         return dict(response.json())
 
-    async def close(self) -> None:
-        """Stop the child process."""
-        with contextlib.suppress(httpx.HTTPError):
-            await self._control.post("/stop")
-        await self._control.aclose()
-        await asyncio.to_thread(self.process.join, 10)
-        if self.process.is_alive():
-            self.process.terminate()
 
-
-@contextlib.asynccontextmanager
-async def standin_in_child(chats: list[int], limits: str) -> AsyncIterator[StandIn]:
+def standin_in_child(chats: list[int], limits: str) -> contextlib.AbstractAsyncContextManager[StandIn]:
     """Start the stand-in in its own process (own interpreter, own event loop)."""
-    context = multiprocessing.get_context("spawn")
-    parent_end, child_end = context.Pipe()
-    process = context.Process(target=standin_process, args=(child_end, chats, limits), daemon=True)
-    process.start()
-    if not await asyncio.to_thread(parent_end.poll, 60):
-        process.terminate()
-        raise SystemExit("the stand-in process did not start")
-    standin = StandIn(process, parent_end.recv())
-    try:
-        yield standin
-    finally:
-        await standin.close()
+    return child_standin.in_child(
+        standin_process,
+        (
+            chats,
+            limits,
+        ),
+        lambda process, info: StandIn(process, info, timeout=60),
+    )
 
 
 # =========================================================================== the data

@@ -42,7 +42,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
-import httpx
+import child_standin  # bench/: the stand-in in a process of its own
 import sqlalchemy
 import telegram
 from aiohttp import web
@@ -919,7 +919,6 @@ async def _serve_standin(conn: Connection, users: list[tuple[int, str]]) -> None
     for user_id, name in users:
         standin.add_user(user_id, name, language_code="zh-hans")
     await standin.start()
-    stop = asyncio.Event()
 
     async def body(request: web.Request) -> dict[str, Any]:
         data = await request.json()
@@ -970,42 +969,21 @@ async def _serve_standin(conn: Connection, users: list[tuple[int, str]]) -> None
             }
         )
 
-    async def finish(request: web.Request) -> web.Response:
-        stop.set()
-        return web.json_response({})
-
-    control = web.Application()
-    control.router.add_post("/text", text_update)
-    control.router.add_post("/callback", callback_update)
-    control.router.add_get("/last", last)
-    control.router.add_get("/message", one)
-    control.router.add_get("/stats", stats)
-    control.router.add_post("/stop", finish)
-    runner = web.AppRunner(control, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    conn.send(
-        {
-            "base_url": standin.base_url,
-            "base_file_url": standin.base_file_url,
-            "control": f"http://127.0.0.1:{runner.addresses[0][1]}",
-        }
+    await child_standin.serve(
+        conn,
+        standin,
+        [
+            ("POST", "/text", text_update),
+            ("POST", "/callback", callback_update),
+            ("GET", "/last", last),
+            ("GET", "/message", one),
+            ("GET", "/stats", stats),
+        ],
     )
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-        await standin.stop()
 
 
-class StandIn:
+class StandIn(child_standin.Handle):
     """The parent's handle on the stand-in process: build updates, read what the bot sent."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess, info: dict[str, str]) -> None:
-        self.process = process
-        self.base_url = info["base_url"]
-        self.base_file_url = info["base_file_url"]
-        self._control = httpx.AsyncClient(base_url=info["control"], timeout=30)
 
     async def text(self, user_id: int, typed: str) -> dict[str, Any]:
         """The update for a text the user sends."""
@@ -1038,32 +1016,12 @@ class StandIn:
         response.raise_for_status()
         return dict(response.json())
 
-    async def close(self) -> None:
-        """Stop the child process."""
-        with contextlib.suppress(httpx.HTTPError):
-            await self._control.post("/stop")
-        await self._control.aclose()
-        await asyncio.to_thread(self.process.join, 10)
-        if self.process.is_alive():
-            self.process.terminate()
 
-
-@contextlib.asynccontextmanager
-async def standin_in_child(users: list[tuple[int, str]]) -> AsyncIterator[StandIn]:
+def standin_in_child(users: list[tuple[int, str]]) -> contextlib.AbstractAsyncContextManager[StandIn]:
     """Start the stand-in in its own process (own interpreter, own event loop)."""
-    context = multiprocessing.get_context("spawn")
-    parent_end, child_end = context.Pipe()
-    process = context.Process(target=standin_process, args=(child_end, users), daemon=True)
-    process.start()
-    ready = await asyncio.to_thread(parent_end.poll, 60)
-    if not ready:
-        process.terminate()
-        raise SystemExit("the stand-in process did not start")
-    standin = StandIn(process, parent_end.recv())
-    try:
-        yield standin
-    finally:
-        await standin.close()
+    return child_standin.in_child(
+        standin_process, (users,), lambda process, info: StandIn(process, info, timeout=30)
+    )
 
 
 # =========================================================================== the bots
