@@ -185,10 +185,11 @@ async def _plan_care(context: BotContext) -> None:
 
 
 async def _dispatch_care(context: BotContext) -> None:
-    """Send what is due."""
+    """Send what is due, in the background: a pass may outlast the job's interval, and
+    the job itself returns at once so that the scheduler never sees it overlap."""
     dispatcher = context.bot_data.dispatcher
-    if dispatcher is not None:
-        await dispatcher.run_once()
+    if dispatcher is not None and not dispatcher.busy:
+        context.application.create_task(dispatcher.run_once(), name="care-dispatch")
 
 
 async def _tidy_runs(context: BotContext) -> None:

@@ -86,6 +86,11 @@ class Dispatcher:
         self._last: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
+    @property
+    def busy(self) -> bool:
+        """Whether a pass is under way."""
+        return self._lock.locked()
+
     async def run_once(self) -> int:
         """Recover expired leases, claim a batch and send it; how many rows were claimed."""
         async with self._lock:  # one pass at a time in this process
