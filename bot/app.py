@@ -30,7 +30,7 @@ from bot.services import flows as flow_store
 from bot.services import playbooks as playbook_service
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
-from bot.telegram import agenda, cards, care, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
+from bot.telegram import agenda, cards, care, digest, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate

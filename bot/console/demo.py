@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.access import Actor, Role
 from bot.services import customers as svc
 from bot.services import team as team_service
-from bot.storage.models import Membership, Task, Team, User
+from bot.storage.models import Customer, Membership, OutboxMessage, Outcome, Task, Team, User
 
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 
@@ -95,7 +95,65 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
                 created_at=now,
             )
         )
+    await _yesterday(session, spec, team, ids, now=now)
     return team.id
+
+
+async def _yesterday(
+    session: AsyncSession, spec: dict[str, Any], team: Team, ids: dict[str, int], *, now: datetime
+) -> None:
+    """Yesterday's notes and stage moves, playbook outcomes and care messages, for the digest."""
+    assert team.id is not None
+    tz = ZoneInfo(team.timezone)
+    yesterday = now.astimezone(tz).date() - timedelta(days=1)
+    for entry in spec.get("yesterday", []):
+        actor = Actor(entry["author"], Role.REP, team.id)
+        when = datetime.combine(yesterday, time(entry["hour"]), tzinfo=tz).astimezone(UTC)
+        customer_id = ids[entry["customer"]]
+        await svc.add_note(session, actor, customer_id, text=entry["text"], kind=entry["kind"], now=when)
+        if "stage" in entry:
+            await svc.set_stage(session, actor, customer_id, stage=entry["stage"], now=when)
+    for entry in spec.get("outcomes", []):
+        when = now - timedelta(days=entry["days_ago"])
+        due = entry.get("due_in_days")
+        session.add(
+            Outcome(
+                team_id=team.id,
+                customer_id=ids[entry["customer"]],
+                user_id=entry["author"],
+                playbook=entry["kind"],
+                kind=entry["kind"],
+                type=entry.get("type"),
+                method=entry.get("method"),
+                result=entry.get("result"),
+                words=entry.get("words"),
+                due_on=now.astimezone(tz).date() + timedelta(days=due) if due is not None else None,
+                created_at=when,
+            )
+        )
+    for entry in spec.get("care_log", []):
+        customer = await session.get(Customer, ids[entry["customer"]])
+        assert customer is not None
+        when = datetime.combine(yesterday, time(10), tzinfo=tz).astimezone(UTC)
+        session.add(
+            OutboxMessage(
+                key=f"{customer.id}:{entry['occasion']}:{yesterday.isoformat()}",
+                team_id=team.id,
+                customer_id=customer.id,
+                rep_id=customer.owner_id,
+                occasion=entry["occasion"],
+                day=yesterday,
+                channel="telegram",
+                chat_id=customer.telegram_chat_id or customer.owner_id,
+                text="",
+                status=entry["status"],
+                reason=entry.get("reason"),
+                due_at=when,
+                sent_at=when if entry["status"] == "sent" else None,
+                created_at=when,
+                updated_at=when,
+            )
+        )
 
 
 async def rep_invite(session: AsyncSession, *, team_id: int, now: datetime) -> str:

@@ -12,6 +12,7 @@ import html
 import re
 import shlex
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,8 @@ class Console:
     names: dict[int, str] = field(default_factory=dict)
     # Deep links the console printed at start, opened with :join and :claim.
     links: dict[str, str] = field(default_factory=dict)
+    # Where photos and documents the bot sends are saved.
+    files: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "salesbot-console")
 
     def on_event(self, event: BotEvent) -> None:
         """Print a message the bot sent or edited, in the chat being watched."""
@@ -85,7 +88,18 @@ class Console:
             who = self.names.get(event.chat_id or 0, str(event.chat_id))
             self.write(f"   (bot → {who}: {shorten(plain(event.message.text or ''), 60)})")
             return
-        self.write(render(event.message, edited=event.kind == "edit"))
+        self.write(render(event.message, edited=event.kind == "edit", saved=self._save_file(event.message)))
+
+    def _save_file(self, message: SentMessage) -> Path | None:
+        """Photos and files the bot sends are saved, so they can be opened (the digest chart)."""
+        if message.file_bytes is None or message.kind not in ("photo", "document"):
+            return None
+        self.files.mkdir(parents=True, exist_ok=True)
+        suffix = ".png" if message.kind == "photo" else ""
+        name = message.file_name or f"{message.kind}-{message.chat_id}-{message.message_id}{suffix}"
+        path = self.files / Path(name).name
+        path.write_bytes(message.file_bytes)
+        return path
 
     async def handle(self, line: str) -> bool:
         """Act on one typed line; False means quit."""
@@ -179,10 +193,12 @@ def shorten(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def render(message: SentMessage, *, edited: bool = False) -> str:
+def render(message: SentMessage, *, edited: bool = False, saved: Path | None = None) -> str:
     """A bot message as terminal text with numbered buttons."""
     head = "🤖 (edited) " if edited else "🤖 "
     body = plain(message.text or "") if message.text else f"[{message.kind}]"
+    if saved is not None:
+        body = f"[{message.kind} saved to {saved}]" + (f"\n{body}" if message.text else "")
     lines = [head + body.replace("\n", "\n   ")]
     markup = message.reply_markup or {}
     number = 0

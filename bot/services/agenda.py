@@ -5,39 +5,21 @@ Also the rep's own reminders (`/remind`, and those playbooks create), kept as ta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import analytics
 from bot.domain.access import Actor
-from bot.domain.card import Stage
 from bot.domain.dates import ParsedDate
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.services import customers as customer_service
 from bot.storage.models import Customer, Purchase, Task, Team
 
-DEFAULT_RHYTHM = {"A": 14, "B": 30, "C": 90}
-UNGRADED_RHYTHM = 60
 LIST_MAX = 10
 TASK_TEXT_MAX = 1000
-# Stages where nobody expects regular contact.
-RESTING = (Stage.LOST.value,)
-
-
-def rhythm_of(settings: Mapping[str, Any]) -> dict[str, int]:
-    """Days between contacts per grade, from `team.settings["care"]["rhythm"]`."""
-    care = settings.get("care") if isinstance(settings, Mapping) else None
-    raw = care.get("rhythm") if isinstance(care, Mapping) else None
-    out = dict(DEFAULT_RHYTHM)
-    if isinstance(raw, Mapping):
-        for grade, days in raw.items():
-            if grade in out and isinstance(days, int) and 1 <= days <= 365:
-                out[grade] = days
-    return out
 
 
 @dataclass(frozen=True)
@@ -95,7 +77,7 @@ async def agenda(session: AsyncSession, *, rep_id: int, team_id: int, today: dat
         )
     ).all()
     team = await session.get(Team, team_id)
-    rhythm = rhythm_of(team.settings if team else {})
+    rhythm = analytics.rhythm_of(team.settings if team else {})
     soon: dict[int, date] = {}
     for customer in customers:
         assert customer.id is not None
@@ -119,12 +101,15 @@ async def agenda(session: AsyncSession, *, rep_id: int, team_id: int, today: dat
     behind: list[Behind] = []
     for customer in customers:
         assert customer.id is not None
-        if customer.stage in RESTING:
-            continue
-        every = customer.contact_every_days or rhythm.get(customer.grade or "", UNGRADED_RHYTHM)
-        last = customer.last_contact_at or customer.created_at
-        days = (now - last).days
-        if days <= every:
+        every = analytics.contact_every(customer.grade, customer.contact_every_days, rhythm)
+        days = analytics.rhythm_breach(
+            last_contact=customer.last_contact_at,
+            created=customer.created_at,
+            every=every,
+            stage=customer.stage,
+            now=now,
+        )
+        if days is None:
             continue
         if customer.id in soon:
             reason, detail = "birthday_soon", soon[customer.id].isoformat()

@@ -38,6 +38,7 @@ from bot.domain.care import (
 )
 from bot.domain.dates import ParsedDate
 from bot.domain.errors import InvalidInput, NotAllowed, Stale
+from bot.services import digest as digest_service
 from bot.storage.models import Customer, Membership, Note, OutboxMessage, Purchase, Team, User
 
 HORIZON = timedelta(days=7)
@@ -58,7 +59,7 @@ class PlanResult:
 
     planned: int  # care messages to customers (through their rep or not)
     skipped: int  # planned as skipped (weekly cap, too late)
-    agendas: int = 0  # reps' morning agendas
+    agendas: int = 0  # reps' morning agendas and leads' digests
 
 
 async def plan(
@@ -205,6 +206,7 @@ async def plan_team(
             )
     messages = len(rows)
     rows += await _agendas(session, team, rules, now=now, taken=taken)
+    rows += await digest_service.plan_rows(session, team, now=now, taken=taken)
     if stale:
         await session.exec(
             update(OutboxMessage)

@@ -169,7 +169,19 @@ async def finish_run(
             )
             reminders.append(action.due)
         elif isinstance(action, OutcomeRecord):
-            session.add(_outcome(run, actor, action, now))
+            record = _outcome(run, actor, action, now)
+            if record.kind == "complaint" and record.resolved_at is not None:
+                # Resolving a complaint closes the customer's earlier open ones too.
+                await session.exec(
+                    update(Outcome)
+                    .where(
+                        col(Outcome.customer_id) == cid,
+                        col(Outcome.kind) == "complaint",
+                        col(Outcome.resolved_at).is_(None),
+                    )
+                    .values(resolved_at=now)
+                )
+            session.add(record)
         elif isinstance(action, PurchaseMade):
             await customer_service.add_purchase(
                 session,
@@ -276,7 +288,14 @@ class Stats:
     results: dict[str, dict[str, int]]  # kind → result → count
 
 
-async def stats(session: AsyncSession, actor: Actor, *, team_id: int, since: datetime | None = None) -> Stats:
+async def stats(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    team_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Stats:
     """The statistics a lead sees for their team; a rep sees only their own records."""
     if not (actor.is_admin or actor.team_id == team_id):
         raise NotAllowed()
@@ -285,6 +304,8 @@ async def stats(session: AsyncSession, actor: Actor, *, team_id: int, since: dat
         base.append(col(Outcome.user_id) == actor.user_id)
     if since is not None:
         base.append(col(Outcome.created_at) >= since)
+    if until is not None:
+        base.append(col(Outcome.created_at) < until)
     rows = (
         await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
             sql_select(

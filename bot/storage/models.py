@@ -87,7 +87,8 @@ class Customer(SQLModel, table=True):
         # Searches read only these indexes (no table rows): a rep's own cards, a lead's team.
         Index("ix_customers_rep_search", "team_id", "owner_id", "search_text", "archived_at", "updated_at"),
         Index("ix_customers_team_search", "team_id", "search_text", "archived_at", "updated_at"),
-        Index("ix_customers_team_stage", "team_id", "stage"),
+        Index("ix_customers_team_stage", "team_id", "stage", "archived_at"),
+        Index("ix_customers_team_created", "team_id", "created_at", "owner_id"),
         Index("ix_customers_phone", "team_id", "phone_digits"),
     )
 
@@ -140,11 +141,15 @@ class Note(SQLModel, table=True):
     """One entry of a customer's timeline."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index("ix_notes_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notes_customer_created", "customer_id", "created_at"),
+        # The digest counts a period's notes per author and kind from this index alone.
+        Index("ix_notes_team_created", "team_id", "created_at", "author_id", "kind"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
-    team_id: int = Field(foreign_key="teams.id", index=True)
+    team_id: int = Field(foreign_key="teams.id")
     author_id: int | None = Field(default=None, sa_type=BigInteger)
     kind: str = Field(default="text", max_length=16)
     text: str = Field(default="", max_length=5000)
@@ -160,11 +165,16 @@ class Purchase(SQLModel, table=True):
     """A sale: the base of grade, loyalty and churn figures."""
 
     __tablename__ = "purchases"
-    __table_args__ = (Index("ix_purchases_customer_date", "customer_id", "purchased_on"),)
+    __table_args__ = (
+        Index("ix_purchases_customer_date", "customer_id", "purchased_on"),
+        Index("ix_purchases_team_day", "team_id", "purchased_on"),
+        # Churn risk and grades group a team's purchases by customer from this index alone.
+        Index("ix_purchases_team_customer", "team_id", "customer_id", "purchased_on", "amount"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
-    team_id: int = Field(foreign_key="teams.id", index=True)
+    team_id: int = Field(foreign_key="teams.id")
     purchased_on: date
     amount: Decimal = Field(sa_type=Numeric(14, 2))
     items: str = Field(default="", max_length=500)
@@ -176,7 +186,10 @@ class Task(SQLModel, table=True):
     """A follow-up reminder for a rep, optionally about a customer."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_owner_due", "owner_id", "done_at", "due_on"),)
+    __table_args__ = (
+        Index("ix_tasks_owner_due", "owner_id", "done_at", "due_on"),
+        Index("ix_tasks_team_open", "team_id", "done_at", "due_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="teams.id")
@@ -277,6 +290,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_status_due", "status", "due_at"),
         Index("ix_outbox_customer_day", "customer_id", "day"),
         Index("ix_outbox_rep_status", "rep_id", "status"),
+        Index("ix_outbox_team_status_updated", "team_id", "status", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -29,6 +29,7 @@ from bot.domain.dates import day_from_today
 from bot.domain.errors import InvalidInput, Stale
 from bot.services import care as svc
 from bot.services import customers as customer_service
+from bot.services import digest as digest_service
 from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.models import OutboxMessage
@@ -178,7 +179,9 @@ class Dispatcher:
             if not started:
                 return
             try:
-                if row.occasion == svc.AGENDA:
+                if row.occasion == digest_service.DIGEST:
+                    message = await self._digest(row)
+                elif row.occasion == svc.AGENDA:
                     message = await self._agenda(row)
                     if message is None:
                         await services.db(
@@ -251,6 +254,12 @@ class Dispatcher:
             return None
         text, markup = agenda.render(self.services, row.language, found)
         return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+
+    async def _digest(self, row: OutboxMessage) -> Any:
+        """A lead's daily digest, computed now so that its figures are current."""
+        from bot.telegram import digest
+
+        return await digest.send_planned(self.services, self.bot, row)
 
     async def _ask(self, row: OutboxMessage) -> None:
         """Show a message waiting for approval to its rep: approve, edit or skip."""

@@ -27,6 +27,9 @@ from bot.telegram.routes import Target, ident, parse, router
 log = logging.getLogger(__name__)
 
 
+GROUP_COMMANDS = frozenset({"digest_here"})
+
+
 async def gate(update: Update, context: BotContext) -> None:
     """Resolve who is asking and refuse anything they may not do, before any handler.
 
@@ -48,8 +51,13 @@ async def _admit(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot or update.edited_message is not None:
         # Edits of old messages are not new input; bots and channels are not users.
         raise ApplicationHandlerStop
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        # The bot talks to people privately; group digests are sent, never read.
+    if (
+        chat is not None
+        and chat.type != ChatType.PRIVATE
+        and _command_name(update, context) not in GROUP_COMMANDS
+    ):
+        # The bot talks to people privately; in a group it only hears a lead who asks
+        # for the team digest to go there.
         raise ApplicationHandlerStop
     services = context.services
 

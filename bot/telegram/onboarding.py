@@ -18,7 +18,7 @@ from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.services.vcard import parse_vcards
 from bot.storage.models import Customer, Note, User
-from bot.telegram import cards, flows, playbooks
+from bot.telegram import cards, digest, flows, playbooks
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Input
 from bot.telegram.menu import show_menu
@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 # The command menu per role (texts are `cmd.<name>` in the catalogues).
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("menu", "admin", "new", "find", "stats", "help", "language", "cancel"),
+    Role.ADMIN: ("menu", "admin", "new", "find", "digest", "report", "stats", "help", "language", "cancel"),
     Role.LEAD: (
         "menu",
+        "digest",
+        "report",
         "new",
         "find",
         "note",
@@ -127,6 +129,10 @@ async def cmd_start(update: Update, context: BotContext) -> None:
         return
     if payload.startswith("c_"):
         await _customer_optin(update, context, payload[2:])
+        return
+    if payload == "digest" and context.actor.is_lead:
+        # The button under a digest sent to a team group opens it here, privately.
+        await digest.cmd_digest(update, context)
         return
     if payload:
         await reply(update, context, context.t("error.invite_used"))

@@ -44,7 +44,7 @@ from bot.services import playbooks as svc
 from bot.services import team as team_service
 from bot.storage.models import Customer, FlowState, PlaybookRun
 from bot.telegram.cards.view import stage_label
-from bot.telegram.context import BotContext
+from bot.telegram.context import BotContext, Services
 from bot.telegram.flows import explain
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
@@ -653,9 +653,13 @@ async def _show_stats(update: Update, context: BotContext, team_id: int, *, edit
 
 
 def _record_labels(context: BotContext) -> dict[tuple[str, str, str], str]:
+    return record_labels(context.services, context.lang)
+
+
+def record_labels(services: Services, lang: str) -> dict[tuple[str, str, str], str]:
     """Names of types and methods, taken from the playbooks' own options (no second list)."""
     out: dict[tuple[str, str, str], str] = {}
-    for playbook in _playbooks(context).values():
+    for playbook in services.playbooks.values():
         for step in playbook.steps:
             if step.kind != "record":
                 continue
@@ -664,8 +668,8 @@ def _record_labels(context: BotContext) -> dict[tuple[str, str, str], str]:
                 for source in playbook.steps:
                     if isinstance(source, Choice) and source.key == key:
                         for option in source.options:
-                            out[(column, step.record, option.id)] = option.label.get(context.lang)
+                            out[(column, step.record, option.id)] = option.label.get(lang)
     return out
 
 
-__all__ = ["PLAY_FLOW", "on_typed", "play", "render", "resume"]
+__all__ = ["PLAY_FLOW", "on_typed", "play", "record_labels", "render", "resume"]

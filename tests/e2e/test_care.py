@@ -44,13 +44,15 @@ async def _opt_in(bot: Driver, cid: int, name: str) -> None:
 
 
 async def _plan(bot: Driver) -> care_service.PlanResult:
-    """Plan, leaving the reps' morning agendas aside (tests/e2e/test_agenda.py has them)."""
+    """Plan, leaving the morning agendas and digests aside (test_agenda.py and test_digest.py have them)."""
     result = await plan_now(bot.services)
 
     async def no_agendas(session):  # type: ignore[no-untyped-def]
         await session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.occasion) == "agenda", col(OutboxMessage.status) == "planned")
+            .where(
+                col(OutboxMessage.occasion).in_(("agenda", "digest")), col(OutboxMessage.status) == "planned"
+            )
             .values(status="skipped", reason="not in this test")
         )
 
