@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -66,6 +67,39 @@ def test_the_demo_birthday_is_greeted_at_the_send_hour_and_the_rep_sees_the_agen
     assert "🎂 今天生日：张伟" in after and "该联系了" in after and "带老板版报价单" in after
 
 
+DIGEST_SCRIPT = """\
+:as lead
+/digest
+#3
+"""
+
+
+def test_the_lead_reads_the_demo_digest_with_its_chart(tmp_path: Path) -> None:
+    script = tmp_path / "digest.txt"
+    script.write_text(DIGEST_SCRIPT, encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'console.db'}"
+    result = CliRunner().invoke(main, ["console", "--demo", "--database", database, "--script", str(script)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    saved = re.search(r"\[photo saved to (\S+\.png)\]", out)
+    assert saved, out
+    assert Path(saved[1]).read_bytes().startswith(b"\x89PNG")
+    for section in (
+        "全队",
+        "每位成员",
+        "当前漏斗",
+        "客户异议",
+        "客户关怀",
+        "逾期跟进",
+        "投诉",
+        "可能流失",
+        "A 类客户",
+    ):
+        assert section in out, section
+    assert "王芳 Wang Fang：📝 4" in out and "黄磊" in out and "最管用的是以优补劣" in out
+    assert "⚠️ 可能流失的客户（1）" in out, "the at-risk button opened its list"
+
+
 def test_every_command_is_registered_by_the_application_itself() -> None:
     """Handlers register when the app imports them, not because a test happened to import them."""
     import subprocess
@@ -75,4 +109,6 @@ def test_every_command_is_registered_by_the_application_itself() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert {"today", "remind", "play", "stats", "note", "find", "team", "stop"} <= set(out)
+    assert {"today", "remind", "play", "stats", "note", "find", "team", "stop", "digest", "report"} <= set(
+        out
+    )
