@@ -26,6 +26,7 @@ from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.card import Stage
 from bot.domain.care import zone
 from bot.domain.errors import NotAllowed, NotFound
+from bot.services import customers as customer_service
 from bot.services import playbooks as playbook_service
 from bot.storage.models import (
     Customer,
@@ -951,6 +952,49 @@ async def set_group(
         settings["group"] = {"chat_id": chat_id, "thread_id": thread_id, "title": title[:100], "hour": hour}
     _save(team, settings)
     session.add(team)
+    return team
+
+
+A_SHARES = (10, 20, 30)  # percent of paying customers graded A
+AB_SHARES = (40, 50, 60)  # percent graded A or B
+CHURN_FACTORS = (15, 20, 30)  # tenths: at risk after 1.5×, 2× or 3× the usual interval
+
+
+@dataclass(frozen=True)
+class AnalyticsRules:
+    """The team's grade cut-offs and churn factor, as the settings screen shows them."""
+
+    a_share: int  # percent
+    ab_share: int  # percent
+    churn: int  # tenths
+
+
+def analytics_rules(team: Team) -> AnalyticsRules:
+    """The team's current rules (defaults where unset)."""
+    a, ab = grading.cutoffs_from(team.settings)
+    return AnalyticsRules(round(a * 100), round(ab * 100), round(analytics.churn_factor(team.settings) * 10))
+
+
+async def set_rule(session: AsyncSession, actor: Actor, *, team_id: int, rule: str, value: int) -> Team:
+    """Change a grade cut-off (grades follow at once) or the churn factor."""
+    team = await _manageable(session, actor, team_id)
+    current = analytics_rules(team)
+    if rule == "a" and value in A_SHARES:
+        team.settings = {**team.settings, "grade_cutoffs": [value / 100, max(value, current.ab_share) / 100]}
+    elif rule == "b" and value in AB_SHARES:
+        team.settings = {**team.settings, "grade_cutoffs": [min(current.a_share, value) / 100, value / 100]}
+    elif rule == "c" and value in CHURN_FACTORS:
+        raw = team.settings.get("analytics")
+        team.settings = {
+            **team.settings,
+            "analytics": {**(raw if isinstance(raw, dict) else {}), "churn_factor": value / 10},
+        }
+    else:
+        raise NotAllowed()
+    session.add(team)
+    if rule in ("a", "b"):
+        await session.flush()
+        await customer_service.recompute_grades(session, team_id)
     return team
 
 

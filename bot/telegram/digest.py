@@ -490,6 +490,11 @@ async def on_rep_day(update: Update, context: BotContext) -> None:
 NOTE_PREVIEW = 120
 
 
+def _kind_label(context: BotContext, kind: str) -> str:
+    key = f"note_kind.{kind}"
+    return context.t(key) if context.services.catalogue.has(key) else kind
+
+
 def _shorten(text: str) -> str:
     return text if len(text) <= NOTE_PREVIEW else text[: NOTE_PREVIEW - 1] + "…"
 
@@ -537,19 +542,23 @@ async def on_csv(update: Update, context: BotContext) -> None:
 async def _show_settings(update: Update, context: BotContext, team_id: int) -> None:
     actor = context.actor
 
-    async def load(session: Any) -> tuple[svc.Prefs, str]:
+    async def load(session: Any) -> tuple[svc.Prefs, str, svc.AnalyticsRules]:
         team = await session.get(Team, team_id)
         if team is None:
             raise NotAllowed()
-        return svc.prefs(team, actor.user_id), await svc.lead_zone(session, team, actor.user_id)
+        zone = await svc.lead_zone(session, team, actor.user_id)
+        return svc.prefs(team, actor.user_id), zone, svc.analytics_rules(team)
 
-    mine, zone = await context.services.db(load)
+    mine, zone, rules = await context.services.db(load)
     text = context.t(
         "digest.settings",
         off=mine.off,
         hour=mine.hour,
         zone=zone,
         group=mine.group.get("title") if mine.group else None,
+        a=rules.a_share,
+        b=rules.ab_share - rules.a_share,
+        churn=f"{rules.churn / 10:g}",
     )
     hours = [
         button(
@@ -570,8 +579,34 @@ async def _show_settings(update: Update, context: BotContext, team_id: int) -> N
     )
     if mine.group:
         rows.append([button(context.t("btn.digest_private"), "dg", team_id)])
+    for rule, values, current in (
+        ("a", svc.A_SHARES, rules.a_share),
+        ("b", svc.AB_SHARES, rules.ab_share),
+        ("c", svc.CHURN_FACTORS, rules.churn),
+    ):
+        rows.append(
+            [
+                button(
+                    context.t(f"btn.rule_{rule}", value=v, shown=f"{v / 10:g}", current=v == current),
+                    "da",
+                    team_id,
+                    rule,
+                    v,
+                )
+                for v in values
+            ]
+        )
     rows.append([button(context.t("btn.menu"), "m")])
     await reply(update, context, text, keyboard(rows), edit=update.callback_query is not None)
+
+
+@router.callback("da", Perm.LEAD, Target.TEAM)
+async def on_rule(update: Update, context: BotContext) -> None:
+    """Change a grade cut-off or the churn factor."""
+    team_id, rule, value, actor = context.arg_id(0), context.arg(1, ""), context.arg_id(2), context.actor
+    await context.services.db(lambda s: svc.set_rule(s, actor, team_id=team_id, rule=rule, value=value))
+    await answer_query(update)
+    await _show_settings(update, context, team_id)
 
 
 @router.callback("ds", Perm.LEAD, Target.TEAM)

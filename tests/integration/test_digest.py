@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.errors import NotAllowed
 from bot.services import digest as svc
 from bot.storage.db import make_session_factory, transaction
 from bot.storage.models import (
@@ -341,3 +342,27 @@ async def test_lists_page(engine: AsyncEngine, offset: int) -> None:
             session, team_id=team_id, today=date(2026, 11, 23), offset=offset, limit=1
         )
     assert listing.total == 1 and len(listing.items) == (1 if offset == 0 else 0)
+
+
+async def test_a_lead_changes_the_grade_cut_offs_and_the_grades_follow(engine: AsyncEngine) -> None:
+    from bot.domain.access import Actor, Role
+
+    team_id, _, ids = await _build(engine)
+    lead = Actor(LEAD, Role.LEAD, team_id)
+    sessions = make_session_factory(engine)
+    async with transaction(sessions) as session:
+        await svc.set_rule(session, lead, team_id=team_id, rule="b", value=50)
+    async with transaction(sessions) as session:
+        c3, c4 = await session.get(Customer, ids["c3"]), await session.get(Customer, ids["c4"])
+        assert c3 is not None and c4 is not None and (c3.grade, c4.grade) == ("A", "C")
+        await svc.set_rule(session, lead, team_id=team_id, rule="b", value=60)
+        await svc.set_rule(session, lead, team_id=team_id, rule="c", value=30)
+    async with transaction(sessions) as session:
+        c4 = await session.get(Customer, ids["c4"])
+        team = await session.get(Team, team_id)
+        assert c4 is not None and c4.grade == "B", "A+B is now 60% of the two paying customers"
+        assert team is not None and svc.analytics_rules(team) == svc.AnalyticsRules(20, 60, 30)
+        digest = await svc.build(session, team_id=team_id, kind="day", now=NOW, tz="Asia/Shanghai")
+        assert digest.at_risk.total == 1, "144 days is still over 3× the usual 31"
+        with pytest.raises(NotAllowed):
+            await svc.set_rule(session, lead, team_id=team_id, rule="a", value=55)
