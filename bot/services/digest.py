@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -674,6 +675,51 @@ def _date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+_REFERENCE_TTL = 600.0  # seconds; a team's top spend moves slowly
+_references: dict[int, tuple[float, Decimal]] = {}
+
+
+async def cached_reference(session: AsyncSession, team: Team) -> Decimal:
+    """`reference_revenue`, remembered for ten minutes (a card should not scan the team)."""
+    assert team.id is not None
+    found = _references.get(team.id)
+    if found is not None and monotonic() - found[0] < _REFERENCE_TTL:
+        return found[1]
+    value = await reference_revenue(session, team)
+    _references[team.id] = (monotonic(), value)
+    return value
+
+
+@dataclass(frozen=True)
+class Insight:
+    """What the card's history shows about a customer: loyalty, usual interval, risk."""
+
+    loyalty: analytics.Loyalty
+    interval: float | None
+    risk: analytics.ChurnRisk | None
+
+
+async def insight(session: AsyncSession, customer: Customer, *, today: date) -> Insight:
+    """Loyalty and churn risk of one customer, for their card."""
+    team = await session.get(Team, customer.team_id)
+    assert team is not None and customer.id is not None
+    reference = await cached_reference(session, team)
+    scores = await loyalty_of(session, team=team, ids=[customer.id], today=today, reference=reference)
+    purchases = [
+        (day, Decimal(amount), "")
+        for day, amount in (
+            await session.exec(
+                select(col(Purchase.purchased_on), col(Purchase.amount)).where(
+                    col(Purchase.customer_id) == customer.id
+                )
+            )
+        ).all()
+    ]
+    facts = analytics.PurchaseFacts.of(purchases, today=today)
+    risk = analytics.churn_risk(facts, today=today, factor=analytics.churn_factor(team.settings))
+    return Insight(scores[customer.id], analytics.usual_interval(facts), risk)
 
 
 async def reference_revenue(session: AsyncSession, team: Team) -> Decimal:

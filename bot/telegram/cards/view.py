@@ -13,6 +13,7 @@ from bot.domain.access import Perm, Role
 from bot.domain.card import FieldSpec, Kind, Section
 from bot.domain.dates import ParsedDate, format_date
 from bot.services import customers as svc
+from bot.services import digest as digest_service
 from bot.storage.models import Customer, User
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router
@@ -77,19 +78,26 @@ async def show_card(
     except ValueError:
         sect = Section.BASIC
 
-    async def load(session: AsyncSession) -> tuple[Customer, svc.History | None, str | None]:
+    today = context.services.today()
+
+    async def load(
+        session: AsyncSession,
+    ) -> tuple[Customer, svc.History | None, str | None, digest_service.Insight | None]:
         customer = loaded or await svc.get_customer(session, actor, customer_id)
         hist = await svc.history(session, customer) if sect is Section.HISTORY else None
+        found = None
+        if hist is not None and hist.purchase_count:
+            found = await digest_service.insight(session, customer, today=today)
         owner = None
         if actor.role is not Role.REP:
             user = await session.get(User, customer.owner_id)
             owner = user.name if user else None
-        return customer, hist, owner
+        return customer, hist, owner, found
 
     if loaded is not None and sect is not Section.HISTORY and actor.role is Role.REP:
-        customer, hist, owner = loaded, None, None
+        customer, hist, owner, found = loaded, None, None, None
     else:
-        customer, hist, owner = await context.services.db(load)
+        customer, hist, owner, found = await context.services.db(load)
     rows = [
         (context.t(f"field.{spec.key}"), value)
         for spec in card.fields_of(sect)
@@ -106,14 +114,19 @@ async def show_card(
         section=context.t(f"section.{sect.value}"),
         rows=rows,
         qualification=total if sect is Section.BUSINESS else None,
-        history=_history_rows(context, hist) if hist else None,
+        history=_history_rows(context, hist, found) if hist else None,
         notice=notice,
     )
     await reply(update, context, text, card_keyboard(context, customer_id, sect), edit=edit)
 
 
-def _history_rows(context: BotContext, hist: svc.History) -> dict[str, Any]:
+def _history_rows(
+    context: BotContext, hist: svc.History, found: digest_service.Insight | None
+) -> dict[str, Any]:
     return {
+        "loyalty": found.loyalty.score if found else None,
+        "interval": round(found.interval) if found and found.interval else None,
+        "risk_days": found.risk.days_since if found and found.risk else None,
         "count": hist.purchase_count,
         "revenue": money(hist.revenue),
         "notes": hist.note_count,
