@@ -8,6 +8,7 @@ the figures mean (loyalty, churn risk, contact rhythm) is decided in
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,6 +42,8 @@ from bot.storage.models import (
     Team,
     User,
 )
+
+log = logging.getLogger(__name__)
 
 LIST_MAX = 5  # items of each list in the digest itself; the buttons open the rest
 PAGE = 10  # items per page of a drill-down list
@@ -375,19 +378,27 @@ async def daily_activity(
     session: AsyncSession, *, team_id: int, period: Period
 ) -> list[tuple[date, int, int]]:
     """Notes written and purchases made per local day of the period (for the chart)."""
-    tz = ZoneInfo(period.tz)
-    notes: Counter[date] = Counter()
-    for (created,) in (
-        await session.exec(  # type: ignore[call-overload]  # one column as rows
-            sql_select(col(Note.created_at)).where(
-                col(Note.team_id) == team_id,
-                col(Note.created_at) >= period.start,
-                col(Note.created_at) < period.end,
-                col(Note.kind).in_(NOTE_KINDS),
+    days = [period.first + timedelta(days=n) for n in range(period.days)]
+    # Each local day's first moment in UTC, so the database sorts notes into days
+    # exactly, clock changes included, without knowing about timezones.
+    bounds = [Period(day, day, period.tz).start for day in days[1:]]
+    bucket = case(
+        *((col(Note.created_at) < bound, index) for index, bound in enumerate(bounds)), else_=len(bounds)
+    )
+    notes = dict(
+        (
+            await session.exec(
+                select(bucket, func.count())
+                .where(
+                    col(Note.team_id) == team_id,
+                    col(Note.created_at) >= period.start,
+                    col(Note.created_at) < period.end,
+                    col(Note.kind).in_(NOTE_KINDS),
+                )
+                .group_by(bucket)
             )
-        )
-    ).all():
-        notes[_aware(created).astimezone(tz).date()] += 1
+        ).all()
+    )
     wins: dict[date, int] = dict(
         (
             await session.exec(
@@ -401,8 +412,7 @@ async def daily_activity(
             )
         ).all()
     )
-    days = [period.first + timedelta(days=n) for n in range(period.days)]
-    return [(day, notes.get(day, 0), int(wins.get(day, 0))) for day in days]
+    return [(day, int(notes.get(index, 0)), int(wins.get(day, 0))) for index, day in enumerate(days)]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -604,71 +614,77 @@ async def at_risk(
 ) -> Listing:
     """Customers who have not bought for well over their usual interval, the most valuable first.
 
-    The query keeps only customers the rule can flag (two purchases or more, and a
-    gap since the last beyond the factor); `analytics.churn_risk` has the last word.
+    The HAVING clause is `analytics.churn_risk` written in SQL (days since the last
+    purchase × (purchases − 1) > factor × days from the first to the last), so the
+    database counts and pages; the rule itself then describes each listed customer.
     """
     factor = analytics.churn_factor(team.settings)
     dialect = _dialect(session)
-    today_value = literal(today, Date)
     count = func.count()
+    revenue = func.sum(Purchase.amount)
     first, last = func.min(Purchase.purchased_on), func.max(Purchase.purchased_on)
-    since_last = _days_between(today_value, last, dialect)
+    since_last = _days_between(literal(today, Date), last, dialect)
     rows = (
         await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
-            sql_select(col(Purchase.customer_id), count, func.sum(Purchase.amount), first, last)
-            .where(col(Purchase.team_id) == team.id)
+            sql_select(
+                col(Purchase.customer_id),
+                count,
+                revenue,
+                first,
+                last,
+                func.min(Customer.name),
+                func.min(Customer.owner_id),
+                func.count().over(),  # how many groups there are in all, before the page
+            )
+            .join(Customer, col(Customer.id) == col(Purchase.customer_id))
+            .where(
+                col(Purchase.team_id) == team.id,
+                col(Customer.archived_at).is_(None),
+                col(Customer.stage).not_in(analytics.RESTING_STAGES),
+            )
             .group_by(col(Purchase.customer_id))
             .having(
                 and_(
                     count >= 2,
+                    last > first,
                     since_last >= analytics.CHURN_MIN_DAYS,
                     since_last * (count - 1) > factor * _days_between(last, first, dialect),
                 )
             )
+            .order_by(revenue.desc(), func.min(Customer.name), col(Purchase.customer_id))
+            .offset(offset)
+            .limit(limit)
         )
     ).all()
-    candidates: dict[int, analytics.PurchaseFacts] = {}
-    for customer_id, n, revenue, first_day, last_day in rows:
-        facts = analytics.PurchaseFacts(int(n), Decimal(revenue or 0), _date(first_day), _date(last_day))
-        if analytics.churn_risk(facts, today=today, factor=factor) is not None:
-            candidates[int(customer_id)] = facts
-    if not candidates:
-        return Listing([], 0)
-    live = [
-        (int(customer_id or 0), str(name), int(owner))
-        for customer_id, name, owner in (
-            await session.exec(
-                select(col(Customer.id), Customer.name, Customer.owner_id).where(
-                    col(Customer.id).in_(list(candidates)),
-                    col(Customer.archived_at).is_(None),
-                    col(Customer.stage) != Stage.LOST.value,
-                )
-            )
-        ).all()
-    ]
-    ranked = sorted(live, key=lambda row: (-candidates[row[0]].revenue, row[1], row[0]))
-    page = ranked[offset : offset + limit]
-    names = await _names(session, {owner for _, _, owner in page})
-    details = await loyalty_of(session, team=team, ids=[row[0] for row in page], today=today)
+    total = int(rows[0][7]) if rows else 0
+    if not rows and offset:
+        total = (await at_risk(session, team=team, today=today, offset=0, limit=1)).total
+    names = await _names(session, {int(row[6]) for row in rows})
+    reference = await cached_reference(session, team)
+    details = await loyalty_of(
+        session, team=team, ids=[int(row[0]) for row in rows], today=today, reference=reference
+    )
     items = []
-    for customer_id, name, owner in page:
-        facts = candidates[customer_id]
+    for customer_id, n, spent, first_day, last_day, name, owner, _ in rows:
+        facts = analytics.PurchaseFacts(int(n), Decimal(spent or 0), _date(first_day), _date(last_day))
         risk = analytics.churn_risk(facts, today=today, factor=factor)
-        assert risk is not None
+        if risk is None:  # the SQL and the rule disagree: trust the rule, and say so
+            log.warning("churn rule and query disagree on customer %s", customer_id)
+            continue
         items.append(
             Item(
-                customer_id,
-                name,
-                names.get(owner, ""),
+                int(customer_id),
+                str(name),
+                names.get(int(owner), ""),
                 {
                     "days": risk.days_since,
                     "interval": round(risk.interval),
                     "revenue": facts.revenue,
-                    "loyalty": details[customer_id].score,
+                    "loyalty": details[int(customer_id)].score,
                 },
             )
         )
-    return Listing(items, len(ranked))
+    return Listing(items, total)
 
 
 def _date(value: Any) -> date | None:
@@ -783,47 +799,62 @@ async def loyalty_of(
 async def quiet_a(
     session: AsyncSession, *, team: Team, now: datetime, offset: int = 0, limit: int = PAGE
 ) -> Listing:
-    """A-grade customers nobody has been in touch with for longer than their rhythm."""
+    """A-grade customers nobody has been in touch with for longer than their rhythm, the longest first."""
     rhythm = analytics.rhythm_of(team.settings)
-    shortest = (
-        await session.exec(
-            select(func.min(Customer.contact_every_days)).where(
-                col(Customer.team_id) == team.id, col(Customer.grade) == "A"
-            )
-        )
-    ).one()
-    every = min(rhythm["A"], int(shortest or rhythm["A"]))
     last = func.coalesce(col(Customer.last_contact_at), col(Customer.created_at))
-    rows = (
-        await session.exec(
-            select(Customer)
-            .where(
-                col(Customer.team_id) == team.id,
-                col(Customer.grade) == "A",
-                col(Customer.archived_at).is_(None),
-                last < now - timedelta(days=every),
+    base = (
+        col(Customer.team_id) == team.id,
+        col(Customer.grade) == "A",
+        col(Customer.archived_at).is_(None),
+        col(Customer.stage).not_in(analytics.RESTING_STAGES),
+    )
+    # `rhythm_breach` counts whole days: behind once a full day past the rhythm.
+    usual = (*base, col(Customer.contact_every_days).is_(None), last <= now - timedelta(days=rhythm["A"] + 1))
+    total = int((await session.exec(select(func.count()).select_from(Customer).where(*usual))).one())
+    found: list[Any] = list(
+        (
+            await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+                sql_select(
+                    col(Customer.id),
+                    col(Customer.name),
+                    col(Customer.owner_id),
+                    last,
+                    col(Customer.last_contact_at),
+                )
+                .where(*usual)
+                .order_by(last, col(Customer.id))
+                .limit(offset + limit)
             )
-            .order_by(last, col(Customer.id))
-        )
-    ).all()
-    quiet = []
-    for customer in rows:
-        days = analytics.rhythm_breach(
+        ).all()
+    )
+    # Customers with a rhythm of their own are few; the rule decides each one.
+    for customer in (
+        await session.exec(select(Customer).where(*base, col(Customer.contact_every_days).is_not(None)))
+    ).all():
+        every = analytics.contact_every(customer.grade, customer.contact_every_days, rhythm)
+        if analytics.rhythm_breach(
             last_contact=customer.last_contact_at,
             created=customer.created_at,
-            every=analytics.contact_every(customer.grade, customer.contact_every_days, rhythm),
+            every=every,
             stage=customer.stage,
             now=now,
-        )
-        if days is not None:
-            quiet.append((customer, days))
-    page = quiet[offset : offset + limit]
-    names = await _names(session, {c.owner_id for c, _ in page})
+        ):
+            total += 1
+            seen = customer.last_contact_at or customer.created_at
+            found.append((customer.id, customer.name, customer.owner_id, seen, customer.last_contact_at))
+    found.sort(key=lambda row: (_aware(row[3]), row[0]))
+    page = found[offset : offset + limit]
+    names = await _names(session, {int(row[2]) for row in page})
     items = [
-        Item(c.id, c.name, names.get(c.owner_id, ""), {"days": days, "never": c.last_contact_at is None})
-        for c, days in page
+        Item(
+            int(cid),
+            str(name),
+            names.get(int(owner), ""),
+            {"days": (now - _aware(seen)).days, "never": contacted is None},
+        )
+        for cid, name, owner, seen, contacted in page
     ]
-    return Listing(items, len(quiet))
+    return Listing(items, total)
 
 
 async def behind_by_owner(

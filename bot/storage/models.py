@@ -89,6 +89,18 @@ class Customer(SQLModel, table=True):
         Index("ix_customers_team_search", "team_id", "search_text", "archived_at", "updated_at"),
         Index("ix_customers_team_stage", "team_id", "stage", "archived_at"),
         Index("ix_customers_team_created", "team_id", "created_at", "owner_id"),
+        # Contact-rhythm figures (who is behind, A-grade customers gone quiet) read only this.
+        Index(
+            "ix_customers_team_rhythm",
+            "team_id",
+            "grade",
+            "archived_at",
+            "stage",
+            "contact_every_days",
+            "owner_id",
+            "last_contact_at",
+            "created_at",
+        ),
         Index("ix_customers_phone", "team_id", "phone_digits"),
     )
 
