@@ -536,16 +536,20 @@ async def overdue(
     """Follow-ups past their day and not done, the oldest first."""
     where = (col(Task.team_id) == team_id, col(Task.done_at).is_(None), col(Task.due_on) < today)
     total = (await session.exec(select(func.count()).select_from(Task).where(*where))).one()
-    rows = (
+    tasks = (
         await session.exec(
-            select(Task, Customer.name)
-            .join(Customer, col(Customer.id) == col(Task.customer_id), isouter=True)
-            .where(*where)
-            .order_by(col(Task.due_on), col(Task.id))
-            .offset(offset)
-            .limit(limit)
+            select(Task).where(*where).order_by(col(Task.due_on), col(Task.id)).offset(offset).limit(limit)
         )
     ).all()
+    customer_ids = [task.customer_id for task in tasks if task.customer_id is not None]
+    customer_names = dict(
+        (
+            await session.exec(
+                select(col(Customer.id), Customer.name).where(col(Customer.id).in_(customer_ids))
+            )
+        ).all()
+    )
+    rows = [(task, customer_names.get(task.customer_id) if task.customer_id else None) for task in tasks]
     names = await _names(session, {task.owner_id for task, _ in rows})
     items = [
         Item(
@@ -624,34 +628,41 @@ async def at_risk(
     revenue = func.sum(Purchase.amount)
     first, last = func.min(Purchase.purchased_on), func.max(Purchase.purchased_on)
     since_last = _days_between(literal(today, Date), last, dialect)
+    grouped = (
+        sql_select(
+            col(Purchase.customer_id).label("customer_id"),
+            count.label("n"),
+            revenue.label("revenue"),
+            first.label("first"),
+            last.label("last"),
+        )
+        .where(col(Purchase.team_id) == team.id)
+        .group_by(col(Purchase.customer_id))
+        .having(
+            and_(
+                count >= 2,
+                last > first,
+                since_last >= analytics.CHURN_MIN_DAYS,
+                since_last * (count - 1) > factor * _days_between(last, first, dialect),
+            )
+        )
+        .subquery("grouped")
+    )
     rows = (
         await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
             sql_select(
-                col(Purchase.customer_id),
-                count,
-                revenue,
-                first,
-                last,
-                func.min(Customer.name),
-                func.min(Customer.owner_id),
+                grouped.c.customer_id,
+                grouped.c.n,
+                grouped.c.revenue,
+                grouped.c.first,
+                grouped.c.last,
+                col(Customer.name),
+                col(Customer.owner_id),
                 func.count().over(),  # how many groups there are in all, before the page
             )
-            .join(Customer, col(Customer.id) == col(Purchase.customer_id))
-            .where(
-                col(Purchase.team_id) == team.id,
-                col(Customer.archived_at).is_(None),
-                col(Customer.stage).not_in(analytics.RESTING_STAGES),
-            )
-            .group_by(col(Purchase.customer_id))
-            .having(
-                and_(
-                    count >= 2,
-                    last > first,
-                    since_last >= analytics.CHURN_MIN_DAYS,
-                    since_last * (count - 1) > factor * _days_between(last, first, dialect),
-                )
-            )
-            .order_by(revenue.desc(), func.min(Customer.name), col(Purchase.customer_id))
+            .join(Customer, col(Customer.id) == grouped.c.customer_id)
+            .where(col(Customer.archived_at).is_(None), col(Customer.stage).not_in(analytics.RESTING_STAGES))
+            .order_by(grouped.c.revenue.desc(), col(Customer.name), grouped.c.customer_id)
             .offset(offset)
             .limit(limit)
         )
@@ -740,19 +751,25 @@ async def insight(session: AsyncSession, customer: Customer, *, today: date) -> 
 
 async def reference_revenue(session: AsyncSession, team: Team) -> Decimal:
     """What a top customer of the team spends: the revenue at the A grade's cut-off."""
-    totals = (
-        await session.exec(
-            select(func.sum(Purchase.amount))
-            .where(col(Purchase.team_id) == team.id)
-            .group_by(col(Purchase.customer_id))
-            .order_by(func.sum(Purchase.amount).desc())
-        )
-    ).all()
-    if not totals:
+    where = col(Purchase.team_id) == team.id
+    buyers = int(
+        (await session.exec(select(func.count(func.distinct(Purchase.customer_id))).where(where))).one()
+    )
+    if not buyers:
         return Decimal(0)
     a_share, _ = grading.cutoffs_from(team.settings)
-    index = max(0, min(len(totals) - 1, round(len(totals) * a_share) - 1))
-    return Decimal(totals[index] or 0)
+    index = max(0, min(buyers - 1, round(buyers * a_share) - 1))
+    total = (
+        await session.exec(
+            select(func.sum(Purchase.amount))
+            .where(where)
+            .group_by(col(Purchase.customer_id))
+            .order_by(func.sum(Purchase.amount).desc())
+            .offset(index)
+            .limit(1)
+        )
+    ).first()
+    return Decimal(total or 0)
 
 
 async def loyalty_of(
@@ -828,20 +845,26 @@ async def quiet_a(
         ).all()
     )
     # Customers with a rhythm of their own are few; the rule decides each one.
-    for customer in (
-        await session.exec(select(Customer).where(*base, col(Customer.contact_every_days).is_not(None)))
+    for cid, name, owner, grade, own, contacted, created, stage in (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(Customer.id),
+                col(Customer.name),
+                col(Customer.owner_id),
+                col(Customer.grade),
+                col(Customer.contact_every_days),
+                col(Customer.last_contact_at),
+                col(Customer.created_at),
+                col(Customer.stage),
+            ).where(*base, col(Customer.contact_every_days).is_not(None))
+        )
     ).all():
-        every = analytics.contact_every(customer.grade, customer.contact_every_days, rhythm)
+        every = analytics.contact_every(grade, own, rhythm)
         if analytics.rhythm_breach(
-            last_contact=customer.last_contact_at,
-            created=customer.created_at,
-            every=every,
-            stage=customer.stage,
-            now=now,
+            last_contact=contacted, created=created, every=every, stage=stage, now=now
         ):
             total += 1
-            seen = customer.last_contact_at or customer.created_at
-            found.append((customer.id, customer.name, customer.owner_id, seen, customer.last_contact_at))
+            found.append((cid, name, owner, contacted or created, contacted))
     found.sort(key=lambda row: (_aware(row[3]), row[0]))
     page = found[offset : offset + limit]
     names = await _names(session, {int(row[2]) for row in page})
@@ -876,30 +899,33 @@ async def behind_by_owner(
         col(Customer.stage).not_in(analytics.RESTING_STAGES),
     )
     out: Counter[int] = Counter()
-    for owner, count in (
+    for _, owner, count in (
         await session.exec(
-            select(Customer.owner_id, func.count())
+            select(Customer.grade, Customer.owner_id, func.count())
             .where(*base, col(Customer.contact_every_days).is_(None), last <= cutoff)
-            .group_by(col(Customer.owner_id))
+            .group_by(col(Customer.grade), col(Customer.owner_id))
         )
     ).all():
         out[int(owner)] += int(count)
     # Customers with a rhythm of their own are few; the rule decides each one.
-    for customer in (
-        await session.exec(select(Customer).where(*base, col(Customer.contact_every_days).is_not(None)))
+    for owner, grade, own, contacted, created, stage in (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(Customer.owner_id),
+                col(Customer.grade),
+                col(Customer.contact_every_days),
+                col(Customer.last_contact_at),
+                col(Customer.created_at),
+                col(Customer.stage),
+            ).where(*base, col(Customer.contact_every_days).is_not(None))
+        )
     ).all():
-        every = analytics.contact_every(customer.grade, customer.contact_every_days, rhythm)
-        if (
-            analytics.rhythm_breach(
-                last_contact=customer.last_contact_at,
-                created=customer.created_at,
-                every=every,
-                stage=customer.stage,
-                now=now,
-            )
-            is not None
-        ):
-            out[customer.owner_id] += 1
+        every = analytics.contact_every(grade, own, rhythm)
+        breach = analytics.rhythm_breach(
+            last_contact=contacted, created=created, every=every, stage=stage, now=now
+        )
+        if breach is not None:
+            out[int(owner)] += 1
     return dict(out)
 
 

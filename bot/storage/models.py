@@ -244,6 +244,7 @@ class PlaybookRun(SQLModel, table=True):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_playbook_runs_status_updated", "status", "updated_at"),
+        Index("ix_playbook_runs_team_ended", "team_id", "status", "ended_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -268,6 +269,7 @@ class Outcome(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outcomes_team_kind_type", "team_id", "kind", "type"),
         Index("ix_outcomes_customer", "customer_id", "created_at"),
+        Index("ix_outcomes_team_kind_created", "team_id", "kind", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

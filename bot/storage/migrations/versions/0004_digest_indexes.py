@@ -25,11 +25,6 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customers_team_stage'))
         batch_op.create_index('ix_customers_team_stage', ['team_id', 'stage', 'archived_at'], unique=False)
         batch_op.create_index('ix_customers_team_created', ['team_id', 'created_at', 'owner_id'], unique=False)
-        batch_op.create_index(
-            'ix_customers_team_rhythm',
-            ['team_id', 'grade', 'archived_at', 'stage', 'contact_every_days', 'owner_id', 'last_contact_at', 'created_at'],
-            unique=False,
-        )
 
     with op.batch_alter_table('notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notes_team_id'))
@@ -68,7 +63,6 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notes_team_id'), ['team_id'], unique=False)
 
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index('ix_customers_team_rhythm')
         batch_op.drop_index('ix_customers_team_created')
         batch_op.drop_index('ix_customers_team_stage')
         batch_op.create_index(batch_op.f('ix_customers_team_stage'), ['team_id', 'stage'], unique=False)
