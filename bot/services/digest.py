@@ -1266,13 +1266,13 @@ async def report_tables(
                 facts.last.isoformat() if facts.last else "",
                 round(interval) if interval is not None else "",
                 (today - facts.last).days if facts.last else "",
-                "yes" if risk else "",
+                risk is not None,
                 analytics.loyalty(facts, today=today, reference_revenue=reference).score
                 if facts.count
                 else "",
                 (now - customer.last_contact_at).days if customer.last_contact_at else "",
                 every,
-                "yes" if behind is not None else "",
+                behind is not None,
             ]
         )
     return rep_columns, rep_rows, customer_columns, customer_rows

@@ -525,6 +525,19 @@ async def on_csv(update: Update, context: BotContext) -> None:
     def label(key: str) -> str:
         return context.t(f"digest.col.{key}")
 
+    def cell(column: str, value: Any) -> Any:
+        """Words in the reader's language for roles, stages and yes/no."""
+        if isinstance(value, bool):
+            return context.t("digest.yes") if value else ""
+        if column == "role":
+            return context.t(f"role.{value}")
+        if column == "stage":
+            return context.t(f"stage.{value}")
+        return value
+
+    rep_rows = [[cell(c, v) for c, v in zip(rep_cols, row, strict=True)] for row in rep_rows]
+    customer_rows = [[cell(c, v) for c, v in zip(customer_cols, row, strict=True)] for row in customer_rows]
+
     for name, columns, rows in (("members", rep_cols, rep_rows), ("customers", customer_cols, customer_rows)):
         table = export_service.Table(name, [label(c) for c in columns], rows)
         await context.bot.send_document(

@@ -281,3 +281,35 @@ async def test_digest_settings_move_and_stop_the_planned_digest(bot: Driver, clo
     await bot.press(LEAD, "每天发简报给我")
     rows = await _rows(bot, col(OutboxMessage.occasion) == "digest", col(OutboxMessage.rep_id) == LEAD)
     assert {r.status for r in rows} == {"planned"}
+
+
+async def test_the_weekly_report_exports_members_and_customers_to_csv(bot: Driver, clock: FakeClock) -> None:
+    import csv
+    import io
+
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await bot.send(REP, "张伟")
+    await bot.press(REP, "成交")
+    await bot.send(REP, "1.5万")
+    await bot.send(REP, "防水涂料")
+    await bot.send(REP, "今天")
+    replies = await bot.send(LEAD, "/report")
+    assert "最近 7 天" in texts(replies) or any("最近 7 天" in b["text"] for b in _buttons(replies[-1]))
+    report = await bot.press(LEAD, "最近 7 天")
+    assert _photos(report) and "周报" in texts(report)
+    files = [m for m in await bot.press(LEAD, "导出 CSV") if m.kind == "document"]
+    assert len(files) == 2
+
+    def table(message: SentMessage) -> list[list[str]]:
+        assert message.file_bytes is not None
+        return list(csv.reader(io.StringIO(message.file_bytes.decode("utf-8-sig"))))
+
+    members, customers = table(files[0]), table(files[1])
+    assert members[0][:3] == ["成员", "角色", "记录"]
+    assert {row[0]: row[1] for row in members[1:]}["王芳"] == "销售"
+    header, *rows = customers
+    found = dict(zip(header, next(r for r in rows if r[0] == str(cid)), strict=True))
+    assert found["客户"] == "张伟" and found["负责人"] == "王芳" and found["购买次数"] == "1"
+    assert found["累计金额"] == "15000.00" and found["阶段"] == "已成交" and found["流失风险"] == ""
+    assert world.team
