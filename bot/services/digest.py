@@ -844,7 +844,32 @@ async def quiet_a(
             )
         ).all()
     )
-    # Customers with a rhythm of their own are few; the rule decides each one.
+    for row in await _own_rhythm_breaches(session, base, rhythm=rhythm, now=now):
+        total += 1
+        found.append(row)
+    found.sort(key=lambda row: (_aware(row[3]), row[0]))
+    page = found[offset : offset + limit]
+    names = await _names(session, {int(row[2]) for row in page})
+    items = [
+        Item(
+            int(cid),
+            str(name),
+            names.get(int(owner), ""),
+            {"days": (now - _aware(seen)).days, "never": contacted is None},
+        )
+        for cid, name, owner, seen, contacted in page
+    ]
+    return Listing(items, total)
+
+
+async def _own_rhythm_breaches(
+    session: AsyncSession, base: tuple[Any, ...], *, rhythm: dict[str, int], now: datetime
+) -> list[tuple[int, str, int, datetime, datetime | None]]:
+    """Customers with a rhythm of their own who are behind it: (id, name, owner, last seen, last contact).
+
+    They are few, so the rule itself decides each one rather than a query.
+    """
+    out = []
     for cid, name, owner, grade, own, contacted, created, stage in (
         await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
             sql_select(
@@ -860,24 +885,12 @@ async def quiet_a(
         )
     ).all():
         every = analytics.contact_every(grade, own, rhythm)
-        if analytics.rhythm_breach(
+        breach = analytics.rhythm_breach(
             last_contact=contacted, created=created, every=every, stage=stage, now=now
-        ):
-            total += 1
-            found.append((cid, name, owner, contacted or created, contacted))
-    found.sort(key=lambda row: (_aware(row[3]), row[0]))
-    page = found[offset : offset + limit]
-    names = await _names(session, {int(row[2]) for row in page})
-    items = [
-        Item(
-            int(cid),
-            str(name),
-            names.get(int(owner), ""),
-            {"days": (now - _aware(seen)).days, "never": contacted is None},
         )
-        for cid, name, owner, seen, contacted in page
-    ]
-    return Listing(items, total)
+        if breach is not None:
+            out.append((int(cid), str(name), int(owner), contacted or created, contacted))
+    return out
 
 
 async def behind_by_owner(
@@ -907,25 +920,8 @@ async def behind_by_owner(
         )
     ).all():
         out[int(owner)] += int(count)
-    # Customers with a rhythm of their own are few; the rule decides each one.
-    for owner, grade, own, contacted, created, stage in (
-        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
-            sql_select(
-                col(Customer.owner_id),
-                col(Customer.grade),
-                col(Customer.contact_every_days),
-                col(Customer.last_contact_at),
-                col(Customer.created_at),
-                col(Customer.stage),
-            ).where(*base, col(Customer.contact_every_days).is_not(None))
-        )
-    ).all():
-        every = analytics.contact_every(grade, own, rhythm)
-        breach = analytics.rhythm_breach(
-            last_contact=contacted, created=created, every=every, stage=stage, now=now
-        )
-        if breach is not None:
-            out[int(owner)] += 1
+    for _, _, owner, _, _ in await _own_rhythm_breaches(session, base, rhythm=rhythm, now=now):
+        out[int(owner)] += 1
     return dict(out)
 
 

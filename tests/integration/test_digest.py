@@ -74,6 +74,15 @@ async def _build(engine: AsyncEngine) -> tuple[int, int, dict[str, int]]:
         customer("c5", BOB, "lost", "A", NOW - timedelta(days=300), last_contact_at=NOW - timedelta(days=100))
         customer("c6", AMY, "find", "A", NOW - timedelta(days=300), archived_at=NOW - timedelta(days=5))
         customer("c7", AMY, "find", None, NOW - timedelta(days=100))
+        customer(  # a rhythm of their own: every 5 days, last contact 7 days ago
+            "c8",
+            AMY,
+            "won",
+            "A",
+            NOW - timedelta(days=90),
+            last_contact_at=NOW - timedelta(days=7),
+            contact_every_days=5,
+        )
         customer("o1", OTHER, "find", "A", NOW - timedelta(days=300))
         await session.flush()
         ids.update({key: row.id for key, row in customers.items() if row.id is not None})
@@ -227,7 +236,7 @@ async def test_every_figure_of_the_digest(engine: AsyncEngine) -> None:
     assert set(reps) == {"Lead", "Amy", "Bob", "Cat", "Nina"}, "members only, the other team's rep not"
     amy, bob = reps["Amy"], reps["Bob"]
     assert (amy.notes, amy.contacts, amy.playbooks, amy.new_customers, amy.stage_moves) == (3, 1, 1, 1, 0)
-    assert (amy.wins, amy.amount, amy.behind, amy.overdue) == (0, Decimal(0), 2, 1)
+    assert (amy.wins, amy.amount, amy.behind, amy.overdue) == (0, Decimal(0), 3, 1)
     assert (bob.notes, bob.contacts, bob.playbooks, bob.new_customers, bob.stage_moves) == (1, 1, 0, 0, 1)
     assert (bob.wins, bob.amount, bob.behind, bob.overdue) == (1, Decimal(500), 1, 0)
     assert reps["Cat"].idle and reps["Lead"].idle
@@ -237,7 +246,7 @@ async def test_every_figure_of_the_digest(engine: AsyncEngine) -> None:
         4,
         1,
         Decimal(500),
-        3,
+        4,
         1,
     )
 
@@ -249,7 +258,7 @@ async def test_every_figure_of_the_digest(engine: AsyncEngine) -> None:
         "objections": 0,
         "closing": 1,
         "after_sales": 1,
-        "won": 2,
+        "won": 3,
         "lost": 1,
     }
     assert digest.moved_in == {"closing": 1}
@@ -283,8 +292,14 @@ async def test_every_figure_of_the_digest(engine: AsyncEngine) -> None:
         31,
     )
     assert risk.detail["revenue"] == Decimal(3000) and 0 < risk.detail["loyalty"] <= 100
-    assert digest.quiet_a.total == 1 and digest.quiet_a.items[0].customer_id == ids["c1"]
-    assert digest.quiet_a.items[0].detail == {"days": 20, "never": False}
+    assert digest.quiet_a.total == 2 and [i.customer_id for i in digest.quiet_a.items] == [
+        ids["c1"],
+        ids["c8"],
+    ]
+    assert [i.detail for i in digest.quiet_a.items] == [
+        {"days": 20, "never": False},
+        {"days": 7, "never": False},
+    ]
 
     activity = {day: (notes, wins) for day, notes, wins in digest.activity}
     assert len(digest.activity) == svc.CHART_DAYS and digest.activity[-1][0] == date(2026, 11, 22)
