@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import Integer, bindparam, func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -446,6 +447,48 @@ class Filters:
     idle_days: int | None = None
 
 
+@functools.cache
+def _search_conditions(scope: str, text: bool, stage: bool, grade: bool, idle: bool) -> tuple[Any, ...]:
+    """The WHERE of a search of one shape, its values left as named parameters."""
+    conditions: list[Any] = [col(Customer.archived_at).is_(None)]
+    if scope != "all":
+        conditions.append(col(Customer.team_id) == bindparam("team_id"))
+    if scope == "own":
+        conditions.append(col(Customer.owner_id) == bindparam("owner_id"))
+    if text:
+        conditions.append(col(Customer.search_text).like(bindparam("pattern"), escape="\\"))
+    if stage:
+        conditions.append(col(Customer.stage) == bindparam("stage"))
+    if grade:
+        conditions.append(col(Customer.grade) == bindparam("grade"))
+    if idle:
+        last = col(Customer.last_contact_at)
+        conditions.append(or_(last.is_(None), last < bindparam("since")))
+    return tuple(conditions)
+
+
+@functools.cache
+def _search_statement(scope: str, text: bool, stage: bool, grade: bool, idle: bool) -> Any:
+    """A page of a search of one shape, built once (a search is the commonest update).
+
+    The page's ids and the total come from the search indexes alone (a window count);
+    only the page's rows are then read, in the same statement.
+    """
+    hits = (
+        select(col(Customer.id).label("hit"), func.count().over().label("total"), col(Customer.updated_at))
+        .where(*_search_conditions(scope, text, stage, grade, idle))
+        .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    return (
+        select(Customer, hits.c.total)
+        .join(hits, col(Customer.id) == hits.c.hit)
+        .order_by(hits.c.updated_at.desc(), col(Customer.id).desc())
+    )
+
+
 async def search(
     session: AsyncSession,
     actor: Actor,
@@ -456,16 +499,13 @@ async def search(
     now: datetime,
 ) -> Page:
     """Find customers the actor may see, by name, pinyin, company, phone, tag or note field."""
-    conditions: list[Any] = [col(Customer.archived_at).is_(None)]
+    params: dict[str, Any] = {"offset": offset, "limit": limit}
     if actor.is_admin and actor.team_id is None:
-        pass
+        scope = "all"
     elif actor.role is Role.LEAD or actor.is_admin:
-        conditions.append(col(Customer.team_id) == actor.team_id)
+        scope, params["team_id"] = "team", actor.team_id
     elif actor.role is Role.REP:
-        conditions += [
-            col(Customer.team_id) == actor.team_id,
-            col(Customer.owner_id) == actor.user_id,
-        ]
+        scope, params["team_id"], params["owner_id"] = "own", actor.team_id, actor.user_id
     else:
         raise NotAllowed()
     query = normalise(filters.query)
@@ -474,37 +514,21 @@ async def search(
         # A phone number however typed (+86 138-0013…): its digits are in the search text.
         query = digits
     if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(col(Customer.search_text).like(pattern, escape="\\"))
+        params["pattern"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if filters.stage:
-        conditions.append(col(Customer.stage) == filters.stage)
+        params["stage"] = filters.stage
     if filters.grade:
-        conditions.append(col(Customer.grade) == filters.grade)
+        params["grade"] = filters.grade
     if filters.idle_days is not None:
-        since = now - timedelta(days=filters.idle_days)
-        conditions.append(or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < since))
-    # The page's ids and the total come from the search indexes alone (a window
-    # count); only the page's rows are then read, in the same statement.
-    hits = (
-        select(col(Customer.id).label("hit"), func.count().over().label("total"), col(Customer.updated_at))
-        .where(*conditions)
-        .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
-        .offset(offset)
-        .limit(limit)
-        .subquery()
-    )
-    rows = (
-        await session.exec(
-            select(Customer, hits.c.total)
-            .join(hits, col(Customer.id) == hits.c.hit)
-            .order_by(hits.c.updated_at.desc(), col(Customer.id).desc())
-        )
-    ).all()
+        params["since"] = now - timedelta(days=filters.idle_days)
+    shape = (scope, bool(query), bool(filters.stage), bool(filters.grade), filters.idle_days is not None)
+    rows = (await session.exec(_search_statement(*shape), params=params)).all()
     if rows:
         return Page([customer for customer, _ in rows], rows[0][1], offset, limit)
     total = 0
     if offset:
-        total = (await session.exec(select(func.count()).select_from(Customer).where(*conditions))).one()
+        counted = select(func.count()).select_from(Customer).where(*_search_conditions(*shape))
+        total = (await session.exec(counted, params=params)).one()
     return Page([], total, offset, limit)
 
 

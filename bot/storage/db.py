@@ -12,10 +12,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.sqlite_driver import OneTripDBAPI
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,12 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # Sessions and connections always end their own transactions (commit, or
         # rollback on close), so the pool's extra rollback on every return is only an
         # extra trip to aiosqlite's thread, about 0.3 ms per transaction.
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        # aiosqlite (the default driver) goes through an adapter that makes one trip to
+        # the connection's thread per statement instead of four (see sqlite_driver).
+        one_trip = {"module": OneTripDBAPI()} if make_url(url).get_driver_name() == "aiosqlite" else {}
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None, **one_trip
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
