@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, insert, or_, update
+from sqlalchemy import Integer, bindparam, func, insert, inspect, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -290,6 +290,22 @@ async def set_grade(
     return customer
 
 
+@functools.cache
+def _touch_statement(contact: bool) -> Any:
+    """Mark a card as updated (and contacted) now, returning its team and owner."""
+    now = bindparam("now", type_=inspect(Customer).columns["updated_at"].type)
+    values = {"updated_at": now, "last_contact_at": now} if contact else {"updated_at": now}
+    return (
+        update(Customer)
+        .where(col(Customer.id) == bindparam("customer_id"), col(Customer.archived_at).is_(None))
+        .values(values)
+        .returning(col(Customer.team_id), col(Customer.owner_id))
+    )
+
+
+_INSERT_NOTE = insert(Note).returning(col(Note.id))
+
+
 async def add_note(
     session: AsyncSession,
     actor: Actor,
@@ -304,9 +320,9 @@ async def add_note(
 ) -> Note:
     """Add an entry to the customer's timeline.
 
-    The hottest write of the bot, so it is two plain statements rather than ORM
-    loads and flushes: touching the card (which also proves it exists and says whose
-    it is) and inserting the note.
+    The hottest write of the bot, so it is two plain statements, built once, rather
+    than ORM loads and flushes: touching the card (which also proves it exists and
+    says whose it is) and inserting the note.
     """
     body = text.strip()
     if not body and not file_id:
@@ -315,15 +331,10 @@ async def add_note(
         raise InvalidInput("error.too_long", limit=NOTE_MAX, length=len(body))
     if kind not in NOTE_KINDS:
         raise InvalidInput("error.unknown_choice")
-    values: dict[str, Any] = {"updated_at": now}
-    if kind in CONTACT_KINDS:
-        values["last_contact_at"] = now
+    connection = await session.connection()
     touched = (
-        await session.exec(
-            update(Customer)
-            .where(col(Customer.id) == customer_id, col(Customer.archived_at).is_(None))
-            .values(**values)
-            .returning(col(Customer.team_id), col(Customer.owner_id))
+        await connection.execute(
+            _touch_statement(kind in CONTACT_KINDS), {"customer_id": customer_id, "now": now}
         )
     ).first()
     if touched is None:
@@ -341,9 +352,7 @@ async def add_note(
         meta=meta or {},
         created_at=now,
     )
-    note.id = (
-        await session.exec(insert(Note).values(**note.model_dump(exclude={"id"})).returning(col(Note.id)))
-    ).one()[0]
+    note.id = (await connection.execute(_INSERT_NOTE, note.model_dump(exclude={"id"}))).scalar_one()
     return note
 
 

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +43,9 @@ async def save_flow(
     return state
 
 
+_CLEAR = delete(FlowState).where(col(FlowState.user_id) == bindparam("user_id"))
+
+
 async def clear_flow(session: AsyncSession, user_id: int) -> None:
     """End the user's flow (done or cancelled)."""
-    await session.exec(delete(FlowState).where(col(FlowState.user_id) == user_id))
+    await (await session.connection()).execute(_CLEAR, {"user_id": user_id})
