@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, insert, inspect, or_, update
+from sqlalchemy import Integer, String, bindparam, func, insert, inspect, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,7 @@ from bot.domain.money import parse_number
 from bot.domain.search import normalise, search_text
 from bot.services.team import new_code
 from bot.storage.models import Customer, Note, Purchase, Task, Team
+from bot.storage.sql import Contains
 
 # Kinds of note a rep can tag an entry with; these count as being in touch.
 CONTACT_KINDS = ("call", "visit", "message")
@@ -465,7 +466,7 @@ def _search_conditions(scope: str, text: bool, stage: bool, grade: bool, idle: b
     if scope == "own":
         conditions.append(col(Customer.owner_id) == bindparam("owner_id"))
     if text:
-        conditions.append(col(Customer.search_text).like(bindparam("pattern"), escape="\\"))
+        conditions.append(Contains(col(Customer.search_text), bindparam("text", type_=String())))
     if stage:
         conditions.append(col(Customer.stage) == bindparam("stage"))
     if grade:
@@ -523,7 +524,7 @@ async def search(
         # A phone number however typed (+86 138-0013…): its digits are in the search text.
         query = digits
     if query:
-        params["pattern"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["text"] = query
     if filters.stage:
         params["stage"] = filters.stage
     if filters.grade:
