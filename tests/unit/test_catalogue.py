@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -70,3 +71,31 @@ def test_language_is_picked_from_telegram() -> None:
     assert pick_language("de") == "en"
     assert pick_language(None) == "zh"
     assert pick_language(None, "en") == "en"
+
+
+# A line that ends in a block tag loses its line break (the catalogue trims blocks), so
+# text on the next line would run on: "Team: Demo teamType a name…". Such lines end
+# in "+%}" instead, which keeps the break.
+_WHOLE_LINE_TAG = re.compile(r"^\s*(\{%[^%]*%\}\s*)+$")
+_RUNS_ON = re.compile(r"^.*\{%[^+%]*%\}\s*$")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_line_runs_on_into_the_next(lang: str) -> None:
+    lines = (ROOT / "templates" / f"{lang}.toml").read_text(encoding="utf-8").split("\n")
+    run_on = [
+        f"{number}: {line}"
+        for number, (line, following) in enumerate(itertools.pairwise(lines), start=1)
+        if _RUNS_ON.match(line)
+        and not _WHOLE_LINE_TAG.match(line)
+        and following.strip()
+        and not following.lstrip().startswith('"""')
+        and not _WHOLE_LINE_TAG.match(following)
+    ]
+    assert not run_on
+
+
+def test_the_menu_keeps_its_lines() -> None:
+    texts = catalogue()
+    menu = texts.text("en", "menu.text", role="Rep", role_key="rep", admin=False, team="Demo team")
+    assert "<b>Demo team</b>\nType a name" in menu
