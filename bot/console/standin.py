@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import inspect
 import itertools
 import json
@@ -38,6 +37,7 @@ import logging
 import math
 import mimetypes
 import os
+import pickle
 import re
 import secrets
 import struct
@@ -46,7 +46,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
@@ -92,6 +92,14 @@ JsonDict = dict[str, Any]
 Clock = Callable[[], float]
 EventKind = Literal["send", "edit", "delete", "answer", "chat_action"]
 Listener = Callable[["BotEvent"], object]
+T = TypeVar("T")
+
+
+def _copy(value: T) -> T:
+    """A deep copy of JSON-like data: a pickle round trip, several times faster than deepcopy."""
+    copied: T = pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    return copied
+
 
 DEFAULT_TOKEN = "123456789:STANDIN-TEST-TOKEN-aaaaaaaaaaaaaaaaa"
 
@@ -394,15 +402,15 @@ class SentMessage:
         """The Message object as Telegram would return or deliver it now."""
         message: JsonDict = {
             "message_id": self.message_id,
-            "from": copy.deepcopy(self.sender),
-            "chat": copy.deepcopy(self.chat),
+            "from": _copy(self.sender),
+            "chat": _copy(self.chat),
             "date": self.date,
         }
         if self.message_thread_id is not None:
             message["message_thread_id"] = self.message_thread_id
             message["is_topic_message"] = True
         if self.forward_origin is not None:
-            message["forward_origin"] = copy.deepcopy(self.forward_origin)
+            message["forward_origin"] = _copy(self.forward_origin)
         if self.reply_to is not None and with_reply:
             message["reply_to_message"] = self.reply_to.to_api(with_reply=False)
         if self.edit_date is not None:
@@ -410,15 +418,15 @@ class SentMessage:
         if self.kind == "text":
             message["text"] = self.plain_text
             if self.entities:
-                message["entities"] = copy.deepcopy(self.entities)
+                message["entities"] = _copy(self.entities)
         else:
-            message.update(copy.deepcopy(self.media))
+            message.update(_copy(self.media))
             if self.plain_text:
                 message["caption"] = self.plain_text
                 if self.entities:
-                    message["caption_entities"] = copy.deepcopy(self.entities)
+                    message["caption_entities"] = _copy(self.entities)
         if self.inline_markup is not None:
-            message["reply_markup"] = copy.deepcopy(self.inline_markup)
+            message["reply_markup"] = _copy(self.inline_markup)
         return message
 
 
@@ -695,7 +703,7 @@ class BotApiStandIn:
 
     def commands(self, scope: JsonDict | None = None, language_code: str = "") -> list[JsonDict]:
         """The bot commands set for a scope (default scope if None) and language."""
-        return copy.deepcopy(self._commands.get((_scope_key(scope), language_code), []))
+        return _copy(self._commands.get((_scope_key(scope), language_code), []))
 
     def commands_for(self, user_id: int) -> list[JsonDict]:
         """The commands a user sees in their private chat, resolved as Telegram does.
@@ -714,13 +722,13 @@ class BotApiStandIn:
             for code in dict.fromkeys((language, "")):
                 commands = self._commands.get((_scope_key(scope), code))
                 if commands:
-                    return copy.deepcopy(commands)
+                    return _copy(commands)
         return []
 
     def menu_button(self, chat_id: int | None = None) -> JsonDict:
         """The menu button set for a chat (or the default one)."""
         button = self._menu_buttons.get(chat_id) or self._menu_buttons.get(None)
-        return copy.deepcopy(button or {"type": "default"})
+        return _copy(button or {"type": "default"})
 
     def file(self, file_id: str) -> StoredFile:
         """A stored file by file_id (KeyError if unknown)."""
@@ -893,7 +901,7 @@ class BotApiStandIn:
             # Keep the queue ordered, or confirming by offset would drop this update.
             update = {**update, "update_id": next(self._update_counter)}
         self._last_enqueued_id = update["update_id"]
-        self._updates.append(copy.deepcopy(update))
+        self._updates.append(_copy(update))
         self._wake_pollers()
         return update
 
@@ -905,7 +913,7 @@ class BotApiStandIn:
     @property
     def pending_updates(self) -> list[JsonDict]:
         """Updates queued and not yet confirmed by the bot."""
-        return copy.deepcopy(self._updates)
+        return _copy(self._updates)
 
     # ------------------------------------------------------------------ helpers for updates
 
@@ -1021,8 +1029,8 @@ class BotApiStandIn:
             from_bot=from_bot,
             parse_mode=parse_mode,
             entities=[dict(e) for e in plain.entities],
-            reply_markup=copy.deepcopy(reply_markup),
-            media=copy.deepcopy(media or {}),
+            reply_markup=_copy(reply_markup),
+            media=_copy(media or {}),
             file_bytes=stored.content if stored else None,
             file_id=stored.file_id if stored else None,
             file_name=stored.file_name if stored else None,
@@ -1330,7 +1338,7 @@ class BotApiStandIn:
 
         # Telegram never delivers updates of unwanted kinds; they are simply dropped.
         self._updates = [u for u in self._updates if wanted(u)]
-        return copy.deepcopy(self._updates[:limit])
+        return _copy(self._updates[:limit])
 
     async def _set_webhook(self, call: _Call) -> bool:
         url = call.params["url"]
@@ -1479,7 +1487,7 @@ class BotApiStandIn:
         source = self._source_message(params, "forward")
         chat = self._resolve_chat(params["chat_id"], sending=True)
         self._count_message(chat)
-        origin = {"type": "user", "date": source.date, "sender_user": copy.deepcopy(source.sender)}
+        origin = {"type": "user", "date": source.date, "sender_user": _copy(source.sender)}
         message = self._store_message(
             chat,
             from_bot=True,
@@ -1571,7 +1579,7 @@ class BotApiStandIn:
             raise bad_request("URL_INVALID")
         query.answered = True
         answer = {
-            **copy.deepcopy(params),
+            **_copy(params),
             "user_id": query.user_id,
             "chat_id": query.chat_id,
             "message_id": query.message_id,
@@ -1625,7 +1633,7 @@ class BotApiStandIn:
         return True
 
     async def _get_my_commands(self, call: _Call) -> list[JsonDict]:
-        return copy.deepcopy(self._commands.get(self._commands_key(call.params), []))
+        return _copy(self._commands.get(self._commands_key(call.params), []))
 
     async def _delete_my_commands(self, call: _Call) -> bool:
         self._commands.pop(self._commands_key(call.params), None)
@@ -1635,7 +1643,7 @@ class BotApiStandIn:
         chat_id = call.params.get("chat_id")
         if chat_id is not None:
             self._resolve_chat(chat_id, sending=False)
-        self._menu_buttons[chat_id] = copy.deepcopy(call.params.get("menu_button") or {"type": "default"})
+        self._menu_buttons[chat_id] = _copy(call.params.get("menu_button") or {"type": "default"})
         return True
 
     async def _get_chat_menu_button(self, call: _Call) -> JsonDict:
@@ -1747,7 +1755,7 @@ def _replace_markup(message: SentMessage, markup: JsonDict | None) -> None:
     # An edit without reply_markup removes an inline keyboard; a reply keyboard lives on
     # in the client and is not part of the message.
     if markup is not None or message.inline_markup is not None:
-        message.reply_markup = copy.deepcopy(markup)
+        message.reply_markup = _copy(markup)
 
 
 def _copy_file_fields(source: SentMessage, target: SentMessage) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -23,9 +24,31 @@ def button(label: str, prefix: str, *args: object) -> Button:
     return (shorten(label, BUTTON_LABEL_MAX), data(prefix, *args))
 
 
+class Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard that turns itself into JSON-ready data once.
+
+    Keyboards never change once built, and a card's is kept and sent again on every
+    view (see `card_keyboard`), so the conversion is done on the first send only. The
+    data is shared: the sending code only encodes it.
+    """
+
+    __slots__ = ("_as_dict",)
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        try:
+            return self._as_dict
+        except AttributeError:
+            built = super().to_dict()
+            with self._unfrozen():
+                self._as_dict: dict[str, Any] = built
+            return built
+
+
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
     """An inline keyboard from rows of (label, data); empty rows are dropped."""
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [[InlineKeyboardButton(label, callback_data=cd) for label, cd in row] for row in rows if row]
     )
 
