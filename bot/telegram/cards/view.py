@@ -14,7 +14,7 @@ from bot.domain.card import FieldSpec, Kind, Section
 from bot.domain.dates import ParsedDate, format_date
 from bot.services import customers as svc
 from bot.services import digest as digest_service
-from bot.storage.models import Customer, User
+from bot.storage.models import User
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
@@ -25,7 +25,7 @@ VALUE_PREVIEW = 300
 # ---------------------------------------------------------------- rendering
 
 
-def field_value(context: BotContext, customer: Customer, spec: FieldSpec) -> str | None:
+def field_value(context: BotContext, customer: svc.CardData, spec: FieldSpec) -> str | None:
     """A field's value as the card shows it, or None when empty."""
     if spec.kind is Kind.DATE:
         if customer.birthday_month is None or customer.birthday_day is None:
@@ -65,12 +65,12 @@ async def show_card(
     *,
     edit: bool = False,
     notice: str | None = None,
-    loaded: Customer | None = None,
+    loaded: svc.CardData | None = None,
 ) -> None:
     """Send (or update) the card at one section, with its tabs and actions.
 
     `loaded` is the card when the caller already read it within the actor's scope
-    (a search), which saves reading it again.
+    (a search hit), which saves reading it again.
     """
     actor = context.actor
     try:
@@ -82,12 +82,16 @@ async def show_card(
 
     async def load(
         session: AsyncSession,
-    ) -> tuple[Customer, svc.History | None, str | None, digest_service.Insight | None]:
-        customer = loaded or await svc.get_customer(session, actor, customer_id)
-        hist = await svc.history(session, customer) if sect is Section.HISTORY else None
-        found = None
-        if hist is not None and hist.purchase_count:
-            found = await digest_service.insight(session, customer, today=today)
+    ) -> tuple[svc.CardData, svc.History | None, str | None, digest_service.Insight | None]:
+        customer: svc.CardData
+        hist, found = None, None
+        if sect is Section.HISTORY:
+            full = await svc.get_customer(session, actor, customer_id)
+            customer, hist = full, await svc.history(session, full)
+            if hist.purchase_count:
+                found = await digest_service.insight(session, full, today=today)
+        else:
+            customer = loaded if loaded is not None else await svc.get_customer(session, actor, customer_id)
         owner = None
         if actor.role is not Role.REP:
             user = await session.get(User, customer.owner_id)
