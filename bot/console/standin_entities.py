@@ -267,6 +267,9 @@ def _html_entity_or_fail(source: str, pos: int) -> tuple[str, int]:
     return decoded
 
 
+_MARKUP_START = re.compile(r"[<&]")
+
+
 def parse_html(source: str, *, resolve_user: UserResolver | None = None) -> FormattedText:
     """Parse Telegram's HTML subset into plain text and entities."""
     size = len(source)
@@ -283,9 +286,13 @@ def parse_html(source: str, *, resolve_user: UserResolver | None = None) -> Form
             utf16 += _char_units(decoded)
             continue
         if char != "<":
-            result.append(char)
-            utf16 += _char_units(char)
-            i += 1
+            # Plain text up to the next tag or entity, taken in one piece.
+            end = _MARKUP_START.search(source, i)
+            stop = size if end is None else end.start()
+            chunk = source[i:stop]
+            result.append(chunk)
+            utf16 += utf16_len(chunk)
+            i = stop
             continue
         begin = i
         i += 1

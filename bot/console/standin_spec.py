@@ -250,6 +250,7 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
             raise bad_request(f'field "{name}" can\'t be a file')
     values: list[tuple[str, Any, bool]] = [(n, v, True) for n, v in raw.strings.items()]
     values += [(n, v, False) for n, v in raw.typed.items()]
+    checked: set[str] = set()
     for name, value, is_text in values:
         known = method.fields.get(name)
         if known is None:
@@ -258,6 +259,8 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
             continue  # Telegram treats null and empty values as absent.
         if is_text:
             params[name] = _decode_text(name, value, known.types)
+            if isinstance(params[name], dict | list) and (method.name, name, value) in _VALID_JSON:
+                checked.add(name)
         else:
             params[name] = _coerce_typed(name, value, known.types)
     for known in method.fields.values():
@@ -265,8 +268,27 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
             raise missing_parameter(known.name)
     checker = Validator(spec)
     for name, value in params.items():
+        if name in checked:
+            continue
         checker.check_parameter(name, value, method.fields[name].types)
+        raw_text = raw.strings.get(name)
+        if raw_text is not None and isinstance(value, dict | list):
+            _remember_valid((method.name, name, raw_text))
     return DecodedRequest(params, attachments)
+
+
+# JSON-encoded parameters already found valid (a bot sends the same keyboard again and
+# again), by method, parameter and text: checking a keyboard button by button is most
+# of a request's work here. Bounded; the oldest half is dropped when full.
+_VALID_JSON: dict[tuple[str, str, str], None] = {}
+_VALID_JSON_MAX = 1024
+
+
+def _remember_valid(key: tuple[str, str, str]) -> None:
+    if len(_VALID_JSON) >= _VALID_JSON_MAX:
+        for old in list(_VALID_JSON)[: _VALID_JSON_MAX // 2]:
+            del _VALID_JSON[old]
+    _VALID_JSON[key] = None
 
 
 # --------------------------------------------------------------------------- value validation
