@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Integer, Row, String, bindparam, func, insert, inspect, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -505,7 +506,7 @@ def _search_statement(scope: str, text: bool, stage: bool, grade: bool, idle: bo
 
 
 async def search(
-    session: AsyncSession,
+    connection: AsyncConnection,
     actor: Actor,
     filters: Filters,
     *,
@@ -537,9 +538,8 @@ async def search(
     if filters.idle_days is not None:
         params["since"] = now - timedelta(days=filters.idle_days)
     shape = (scope, bool(query), bool(filters.stage), bool(filters.grade), filters.idle_days is not None)
-    # Read as plain rows: a search is the commonest update, and building ORM objects
-    # for its page costs more than the query itself (see CardData).
-    connection = await session.connection()
+    # Read as plain rows, on a connection: a search is the commonest update, and an ORM
+    # session and objects for its page cost more than the query itself (see CardData).
     rows = (await connection.execute(_search_statement(*shape), params)).all()
     if rows:
         return Page(list(rows), rows[0].total, offset, limit)

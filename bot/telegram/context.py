@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -123,15 +124,36 @@ class Services:
 
     async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in one transaction, retrying while the database is briefly unavailable."""
-        for attempt, delay in enumerate((*self.retry_delays, None)):
+
+        async def attempt() -> T:
+            async with transaction(self.sessions) as session:
+                return await work(session)
+
+        return await self._retrying(attempt)
+
+    async def read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run read-only `work` on a pooled connection, without an ORM session, with the same retries.
+
+        For the hottest reads (a search): a session and its commit cost more than the query.
+        """
+        engine: AsyncEngine = self.sessions.kw["bind"]
+
+        async def attempt() -> T:
+            async with engine.connect() as connection:
+                return await work(connection)
+
+        return await self._retrying(attempt)
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run `attempt`, again after a pause while the database is briefly unavailable."""
+        for tries, delay in enumerate((*self.retry_delays, None)):
             try:
-                async with transaction(self.sessions) as session:
-                    return await work(session)
+                return await attempt()
             except Exception as error:
                 if not is_transient(error):
                     raise
                 if delay is None:
-                    log.warning("database still unavailable after %d attempts", attempt + 1)
+                    log.warning("database still unavailable after %d attempts", tries + 1)
                     raise Busy() from error
                 log.info("database busy (%s); retrying in %.1fs", type(error).__name__, delay)
                 await asyncio.sleep(delay)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
@@ -48,3 +49,27 @@ async def test_transient_errors_are_retried_then_given_up(engine: AsyncEngine) -
 
     with pytest.raises(ValueError):
         await services.db(broken)
+
+
+async def test_reads_on_a_connection_retry_the_same_way(engine: AsyncEngine) -> None:
+    services = Services(
+        settings=Settings(),
+        sessions=make_session_factory(engine),
+        catalogue=catalogue(),
+        retry_delays=(0.01, 0.01),
+    )
+    attempts: list[int] = []
+
+    async def flaky(connection: AsyncConnection) -> int:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise locked()
+        return int((await connection.execute(text("SELECT 41 + 1"))).scalar_one())
+
+    assert await services.read(flaky) == 42 and len(attempts) == 3
+
+    async def always(connection: AsyncConnection) -> int:
+        raise locked()
+
+    with pytest.raises(Busy):
+        await services.read(always)

@@ -41,8 +41,8 @@ async def search_and_show(
 ) -> None:
     """Run a search and show one page of results (a single match opens the card)."""
     actor, now = context.actor, context.services.now()
-    page = await context.services.db(
-        lambda s: svc.search(s, actor, filters, offset=offset, limit=PAGE, now=now)
+    page = await context.services.read(
+        lambda c: svc.search(c, actor, filters, offset=offset, limit=PAGE, now=now)
     )
     if context.user_data is not None:
         context.user_data["search"] = filters

@@ -44,8 +44,8 @@ async def start_note(update: Update, context: BotContext, cid: int) -> None:
 async def cmd_note(update: Update, context: BotContext) -> None:
     """/note: pick a recent customer, then write the note."""
     actor, now = context.actor, context.services.now()
-    page = await context.services.db(
-        lambda s: svc.search(s, actor, svc.Filters(), offset=0, limit=PAGE, now=now)
+    page = await context.services.read(
+        lambda c: svc.search(c, actor, svc.Filters(), offset=0, limit=PAGE, now=now)
     )
     if not page.items:
         await reply(
