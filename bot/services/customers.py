@@ -71,15 +71,14 @@ async def get_customer(
     return customer
 
 
-async def customer_ref(session: AsyncSession, customer_id: int) -> CustomerRef | None:
-    """Ownership facts only (used by the access gate for every callback)."""
-    row = (
-        await session.exec(
-            select(Customer.team_id, Customer.owner_id).where(
-                col(Customer.id) == customer_id, col(Customer.archived_at).is_(None)
-            )
-        )
-    ).first()
+_REF = select(col(Customer.team_id), col(Customer.owner_id)).where(
+    col(Customer.id) == bindparam("customer_id"), col(Customer.archived_at).is_(None)
+)
+
+
+async def customer_ref(connection: AsyncConnection, customer_id: int) -> CustomerRef | None:
+    """Ownership facts only (read by the access gate for every button about a customer)."""
+    row = (await connection.execute(_REF, {"customer_id": customer_id})).first()
     return CustomerRef(customer_id, row[0], row[1]) if row else None
 
 

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete
-from sqlmodel import col, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import FlowState
@@ -16,11 +18,6 @@ from bot.storage.models import FlowState
 def new_nonce() -> str:
     """A short token that ties buttons to one step of one flow (stale buttons fail)."""
     return secrets.token_hex(3)
-
-
-async def get_flow(session: AsyncSession, user_id: int) -> FlowState | None:
-    """The user's active flow, if any."""
-    return (await session.exec(select(FlowState).where(col(FlowState.user_id) == user_id))).first()
 
 
 async def save_flow(
@@ -32,14 +29,29 @@ async def save_flow(
     data: dict[str, Any],
     now: datetime,
 ) -> FlowState:
-    """Start or advance a flow; every save issues a new nonce."""
-    state = await get_flow(session, user_id)
-    if state is None:
-        state = FlowState(user_id=user_id, flow=flow, step=step, data=data, nonce=new_nonce())
-    state.flow, state.step, state.data = flow, step, dict(data)
-    state.nonce, state.updated_at = new_nonce(), now
-    session.add(state)
-    await session.flush()
+    """Start or advance a flow; every save issues a new nonce.
+
+    One statement whether or not the user had a flow (an insert that updates the user's
+    row when there is one): every step of every form and playbook saves here.
+    """
+    state = FlowState(
+        user_id=user_id, flow=flow, step=step, data=dict(data), nonce=new_nonce(), updated_at=now
+    )
+    values: dict[str, Any] = {
+        "flow": state.flow,
+        "step": state.step,
+        "data": state.data,
+        "nonce": state.nonce,
+        "updated_at": now,
+    }
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(FlowState)
+        .values(user_id=user_id, **values)
+        .on_conflict_do_update(index_elements=[col(FlowState.user_id)], set_=values)
+        .returning(col(FlowState.id))
+    )
+    state.id = (await (await session.connection()).execute(statement)).scalar_one()
     return state
 
 

@@ -148,7 +148,7 @@ async def still_allowed(context: BotContext, state: FlowState) -> bool:
     customer_id = state.data.get("customer_id")
     if customer_id is None:
         return True
-    found = await context.services.db(lambda s: customer_service.customer_ref(s, int(customer_id)))
+    found = await context.services.read(lambda c: customer_service.customer_ref(c, int(customer_id)))
     return found is not None and can_edit_customer(context.actor, found)
 
 

@@ -138,7 +138,7 @@ async def _object_allowed(context: BotContext, target: Target, args: list[str], 
     actor = context.actor
     if target is Target.TEAM:
         return can_manage_team(actor, object_id)
-    found = await context.services.db(lambda s: customer_service.customer_ref(s, object_id))
+    found = await context.services.read(lambda c: customer_service.customer_ref(c, object_id))
     if found is None:
         return False
     return (can_edit_customer if edit else can_view_customer)(actor, found)
