@@ -252,10 +252,12 @@ async def play(
     now, today = services.now(), services.today()
 
     async def work(session: AsyncSession) -> tuple[Playbook | None, View]:
+        # The card first: while it is held here, load_run's own check of it reads the
+        # session's copy instead of the database again.
+        customer = await customer_service.get_customer(session, actor, customer_id, edit=True)
         run = await svc.load_run(session, actor, run_id, customer_id=customer_id)
         if seq is not None and seq != run.seq:
             raise Stale()
-        customer = await customer_service.get_customer(session, actor, customer_id, edit=True)
         playbook = _playbooks(context).get(run.playbook)
         state = RunState.from_json(run.state)
         if playbook is None or not playbook.has(state.step):
