@@ -47,7 +47,7 @@ from bot.telegram.cards.view import stage_label
 from bot.telegram.context import BotContext, Services
 from bot.telegram.flows import explain
 from bot.telegram.routes import Target, router
-from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
+from bot.telegram.ui import Button, answer_query, answer_while, button, keyboard, reply, shorten
 
 log = logging.getLogger(__name__)
 
@@ -311,12 +311,14 @@ async def play(
         # A button that no longer fits (pressed twice): the pop-up says so, the step stays.
         await query.answer(context.alert(view.error.key, **view.error.params), show_alert=True)
         return
-    await answer_query(update)
-    if view.error is not None and given is not None:
-        await reply(update, context, explain(context, view.error, given.value))
-        edit = False
     text, markup = render(context, playbook, view)
-    await reply(update, context, text, markup, edit=edit)
+    if view.error is not None and given is not None:
+        # What was typed did not fit: say why, then ask again below it.
+        await answer_query(update)
+        await reply(update, context, explain(context, view.error, given.value))
+        await reply(update, context, text, markup)
+        return
+    await answer_while(update, reply(update, context, text, markup, edit=edit))
 
 
 def _field_check(today: date) -> engine.FieldCheck:

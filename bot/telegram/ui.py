@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.telegram.context import BotContext
 from bot.telegram.routes import data
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Button = tuple[str, str]  # (label, callback data)
 
@@ -119,6 +124,28 @@ async def reply(
     chat = update.effective_chat
     assert chat is not None
     return await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+async def answer_while(update: Update, work: Awaitable[T]) -> T:
+    """Answer the button press while `work` (the edit it asked for) runs.
+
+    The two requests to Telegram overlap instead of waiting for each other; the
+    phone stops spinning and the message changes at the same time. An error of the
+    work is the one raised; if the answer failed as well, that is logged.
+    """
+    query = update.callback_query
+    if query is None:
+        return await work
+    answering = asyncio.ensure_future(query.answer())
+    try:
+        result = await work
+    except BaseException:
+        (failed,) = await asyncio.gather(answering, return_exceptions=True)
+        if isinstance(failed, Exception):
+            log.warning("answering a button failed too: %s", failed)
+        raise
+    await answering
+    return result
 
 
 async def answer_query(update: Update, text: str | None = None) -> None:
