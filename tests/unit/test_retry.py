@@ -21,13 +21,17 @@ def locked() -> OperationalError:
     return OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
 
 
-async def test_transient_errors_are_retried_then_given_up(engine: AsyncEngine) -> None:
-    services = Services(
+def quick_retries(engine: AsyncEngine) -> Services:
+    return Services(
         settings=Settings(),
         sessions=make_session_factory(engine),
         catalogue=catalogue(),
         retry_delays=(0.01, 0.01),
     )
+
+
+async def test_transient_errors_are_retried_then_given_up(engine: AsyncEngine) -> None:
+    services = quick_retries(engine)
     attempts: list[int] = []
 
     async def flaky(session: AsyncSession) -> str:
@@ -52,12 +56,7 @@ async def test_transient_errors_are_retried_then_given_up(engine: AsyncEngine) -
 
 
 async def test_reads_on_a_connection_retry_the_same_way(engine: AsyncEngine) -> None:
-    services = Services(
-        settings=Settings(),
-        sessions=make_session_factory(engine),
-        catalogue=catalogue(),
-        retry_delays=(0.01, 0.01),
-    )
+    services = quick_retries(engine)
     attempts: list[int] = []
 
     async def flaky(connection: AsyncConnection) -> int:
