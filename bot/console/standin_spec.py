@@ -259,7 +259,7 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
             continue  # Telegram treats null and empty values as absent.
         if is_text:
             params[name] = _decode_text(name, value, known.types)
-            if isinstance(params[name], dict | list) and (method.name, name, value) in _VALID_JSON:
+            if isinstance(params[name], dict | list) and (id(spec), method.name, name, value) in _VALID_JSON:
                 checked.add(name)
         else:
             params[name] = _coerce_typed(name, value, known.types)
@@ -273,18 +273,18 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
         checker.check_parameter(name, value, method.fields[name].types)
         raw_text = raw.strings.get(name)
         if raw_text is not None and isinstance(value, dict | list):
-            _remember_valid((method.name, name, raw_text))
+            _remember_valid((id(spec), method.name, name, raw_text))
     return DecodedRequest(params, attachments)
 
 
 # JSON-encoded parameters already found valid (a bot sends the same keyboard again and
-# again), by method, parameter and text: checking a keyboard button by button is most
-# of a request's work here. Bounded; the oldest half is dropped when full.
-_VALID_JSON: dict[tuple[str, str, str], None] = {}
+# again), by specification, method, parameter and text: checking a keyboard button by
+# button is most of a request's work here. Bounded; the oldest half is dropped when full.
+_VALID_JSON: dict[tuple[int, str, str, str], None] = {}
 _VALID_JSON_MAX = 1024
 
 
-def _remember_valid(key: tuple[str, str, str]) -> None:
+def _remember_valid(key: tuple[int, str, str, str]) -> None:
     if len(_VALID_JSON) >= _VALID_JSON_MAX:
         for old in list(_VALID_JSON)[: _VALID_JSON_MAX // 2]:
             del _VALID_JSON[old]

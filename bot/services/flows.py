@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,20 @@ def new_nonce() -> str:
     return secrets.token_hex(3)
 
 
+_SAVED = ("flow", "step", "data", "nonce", "updated_at")
+
+
+@functools.cache
+def _save_statement(dialect: str) -> Any:
+    """Insert the user's flow, or update their row when they have one; built once."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert(FlowState)
+    return statement.on_conflict_do_update(
+        index_elements=[col(FlowState.user_id)],
+        set_={name: statement.excluded[name] for name in _SAVED},
+    ).returning(col(FlowState.id))
+
+
 async def save_flow(
     session: AsyncSession,
     *,
@@ -31,27 +46,15 @@ async def save_flow(
 ) -> FlowState:
     """Start or advance a flow; every save issues a new nonce.
 
-    One statement whether or not the user had a flow (an insert that updates the user's
-    row when there is one): every step of every form and playbook saves here.
+    One statement whether or not the user had a flow: every step of every form and
+    playbook saves here.
     """
     state = FlowState(
         user_id=user_id, flow=flow, step=step, data=dict(data), nonce=new_nonce(), updated_at=now
     )
-    values: dict[str, Any] = {
-        "flow": state.flow,
-        "step": state.step,
-        "data": state.data,
-        "nonce": state.nonce,
-        "updated_at": now,
-    }
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    statement = (
-        insert(FlowState)
-        .values(user_id=user_id, **values)
-        .on_conflict_do_update(index_elements=[col(FlowState.user_id)], set_=values)
-        .returning(col(FlowState.id))
-    )
-    state.id = (await (await session.connection()).execute(statement)).scalar_one()
+    statement = _save_statement(session.get_bind().dialect.name)
+    values = state.model_dump(exclude={"id"})
+    state.id = (await (await session.connection()).execute(statement, values)).scalar_one()
     return state
 
 
