@@ -58,6 +58,8 @@ GENDERS = ("female", "male")
 
 LANGUAGES = ("zh", "en")
 
+PURCHASE_KINDS = ("consumable", "durable")  # what the customer buys: the 90-day care text differs
+
 
 class Kind(StrEnum):
     """How a field's value is typed in and checked."""
@@ -119,6 +121,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     _f("fiscal_year", BU),
     _f("company_plans", BU, Kind.LONG_TEXT, max_length=1000),
     _f("products_used", BU, Kind.LONG_TEXT, max_length=1000),
+    _f("purchase_kind", BU, Kind.CHOICE, choices=PURCHASE_KINDS),
     _f("decision_makers", BU),
     _f("credit", BU),
     _f("pricing", BU),

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from lunar_python import Lunar
 
+from bot.domain.card import PURCHASE_KINDS
 from bot.domain.dates import ParsedDate
 
 
@@ -34,7 +35,7 @@ class Occasion(StrEnum):
     HOLIDAY = "holiday"  # another public holiday of the team's country
     FOLLOWUP_3 = "followup_3"  # three days after a purchase: how is it going?
     FOLLOWUP_30 = "followup_30"  # a month on: satisfied?
-    FOLLOWUP_90 = "followup_90"  # three months on: time to re-order?
+    FOLLOWUP_90 = "followup_90"  # three months on: a restock, or how it is going
     ANNIVERSARY = "anniversary"  # of the first purchase
 
 
@@ -89,6 +90,9 @@ class CareRules:
     country: str = "CN"
     holidays: tuple[str, ...] = DEFAULT_HOLIDAYS  # other countries: which holidays to greet
     festivals_via_rep: tuple[str, ...] = ("A",)  # grades greeted at festivals through their rep
+    # Words in a purchase's items that say what it is (the 90-day text depends on it):
+    consumables: tuple[str, ...] = ()  # used up and bought again: ask about a restock
+    durables: tuple[str, ...] = ()  # equipment, licences, service contracts: ask how it runs
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> CareRules:
@@ -116,6 +120,9 @@ class CareRules:
             values["country"] = raw["country"].upper()
         if isinstance(raw.get("holidays"), list):
             values["holidays"] = tuple(str(h) for h in raw["holidays"])
+        for name in ("consumables", "durables"):
+            if isinstance(raw.get(name), list):
+                values[name] = tuple(str(word).strip().lower() for word in raw[name] if str(word).strip())
         return cls(**{**base.__dict__, **values})
 
 
@@ -127,6 +134,29 @@ class Facts:
     purchases: tuple[tuple[date, str], ...] = ()  # (day, items), any order
     grade: str | None = None
     via_rep: bool = False  # not on Telegram: the rep passes the message on
+    buys: str | None = None  # the card's "what they buy": consumable, durable, or not known
+
+
+CONSUMABLE, DURABLE = PURCHASE_KINDS
+
+
+def purchase_kind(items: str, buys: str | None, rules: CareRules) -> str:
+    """What a purchase was: consumable, durable, or "" when nothing says (no restock presumed).
+
+    The team's words found in the items speak for that purchase; otherwise the card's
+    "what they buy" speaks for the customer.
+    """
+    text = items.lower()
+    if any(word in text for word in rules.consumables):
+        return CONSUMABLE
+    if any(word in text for word in rules.durables):
+        return DURABLE
+    return buys if buys in (CONSUMABLE, DURABLE) else ""
+
+
+def message_language(customer: str | None, rep: str | None, team: str) -> str:
+    """The language of a message to a customer: theirs, else their rep's, else the team's."""
+    return customer or rep or team
 
 
 @dataclass(frozen=True)
@@ -158,7 +188,10 @@ def occasions(facts: Facts, start: date, end: date, rules: CareRules) -> list[Du
         for occasion, days in FOLLOWUPS.items():
             for bought, items in ordered:
                 if start <= bought + timedelta(days=days) <= end:
-                    found.append(Due(occasion, bought + timedelta(days=days), {"items": items}))
+                    params: dict[str, Any] = {"items": items}
+                    if occasion is Occasion.FOLLOWUP_90:  # a restock, or how it is going
+                        params["kind"] = purchase_kind(items, facts.buys, rules)
+                    found.append(Due(occasion, bought + timedelta(days=days), params))
         for year in range(start.year, end.year + 1):
             years = year - first.year
             anniversary = _same_day(first, year)

@@ -31,6 +31,7 @@ from bot.domain.care import (
     Facts,
     Occasion,
     holiday_name,
+    message_language,
     next_allowed,
     occasions,
     send_time,
@@ -147,6 +148,7 @@ async def plan_team(
             purchases=tuple(bought.get(customer.id, ())),
             grade=customer.grade,
             via_rep=not on_telegram,
+            buys=customer.extra.get("purchase_kind"),
         )
         rep = reps.get(customer.owner_id)
         dues = occasions(facts, today, today + horizon, rules)
@@ -176,7 +178,7 @@ async def plan_team(
                 skipped += 1
             else:
                 per_week[(customer.id, year, week)] += 1
-            language = customer.language or team.language
+            language = message_language(customer.language, rep.language if rep else None, team.language)
             params = {
                 "name": customer.nickname or customer.name,
                 "rep": rep.name if rep else "",
@@ -496,10 +498,30 @@ async def skip_opted_out(session: AsyncSession, *, customer_id: int, now: dateti
 # ---------------------------------------------------------------- a rep's own message
 
 
+@dataclass(frozen=True)
+class OneOff:
+    """A rep's own message as planned, and which of their messages to that customer that day it is."""
+
+    row: OutboxMessage
+    order: int  # 1 for the first message to the customer on that day, 2 for the second…
+
+
 async def one_off(
-    session: AsyncSession, actor: Actor, customer_id: int, *, day: date, text: str, now: datetime
-) -> OutboxMessage:
-    """A message the rep wrote, to go on a day at the team's send time (one per customer a day)."""
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    day: date,
+    text: str,
+    now: datetime,
+    form: str,
+) -> OneOff:
+    """A message the rep wrote, to go on a day at the team's send time.
+
+    Each form makes its own row (several messages to one customer on one day all go,
+    in the order written); the key names the form, so finishing the same form twice
+    (a repeated update, two taps at once) leaves one row.
+    """
     from bot.services.customers import get_customer
 
     body = text.strip()
@@ -520,32 +542,44 @@ async def one_off(
     if due_at < now:
         due_at = next_allowed(now, tz, rules)
     on_telegram = customer.optin_state == "in" and customer.telegram_chat_id is not None
-    key = f"{customer_id}:{ONE_OFF}:{day.isoformat()}"
-    row = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.key) == key))).first()
-    if row is not None and row.status not in ("planned", "review", "skipped", "failed"):
-        raise InvalidInput("care.one_off_taken", day=day.isoformat())
-    channel = "telegram" if on_telegram else "via_rep"
-    chat_id = customer.telegram_chat_id if on_telegram else actor.user_id
-    if row is None:
-        row = OutboxMessage(
-            key=key,
-            team_id=customer.team_id,
-            rep_id=actor.user_id,
-            occasion=ONE_OFF,
-            day=day,
-            channel=channel,
-            text=body,
-            due_at=due_at,
-            created_at=now,
+    rep = await session.get(User, customer.owner_id)
+    key = f"{customer_id}:{ONE_OFF}:{day.isoformat()}:{form}"
+    await _insert_new(
+        session,
+        [
+            {
+                "key": key,
+                "team_id": customer.team_id,
+                "customer_id": customer_id,
+                "rep_id": actor.user_id,
+                "occasion": ONE_OFF,
+                "day": day,
+                "channel": "telegram" if on_telegram else "via_rep",
+                "chat_id": customer.telegram_chat_id if on_telegram else actor.user_id,
+                "language": message_language(customer.language, rep.language if rep else None, team.language),
+                "text": body,
+                "status": "planned",
+                "reason": None,
+                "due_at": due_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
+    row = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.key) == key))).one()
+    assert row.id is not None
+    order = (
+        await session.exec(
+            select(func.count()).where(
+                col(OutboxMessage.customer_id) == customer_id,
+                col(OutboxMessage.occasion) == ONE_OFF,
+                col(OutboxMessage.day) == day,
+                col(OutboxMessage.status).not_in(("skipped", "failed")),
+                col(OutboxMessage.id) <= row.id,
+            )
         )
-    row.customer_id, row.rep_id, row.text = customer_id, actor.user_id, body
-    row.channel, row.chat_id = channel, chat_id
-    row.language = customer.language or team.language
-    row.status, row.reason, row.due_at, row.updated_at = "planned", None, due_at, now
-    row.attempts, row.message_id, row.claimed_by, row.lease_until = 0, None, None, None
-    session.add(row)
-    await session.flush()
-    return row
+    ).one()
+    return OneOff(row, int(order))
 
 
 ONE_OFF_MAX = 2000

@@ -550,7 +550,11 @@ async def on_one_off(update: Update, context: BotContext) -> None:
         return
     on_telegram = customer.optin_state == "in" and customer.telegram_chat_id is not None
     await flows.start(
-        update, context, "one_off", {"customer_id": cid, "name": customer.name, "direct": on_telegram}
+        update,
+        context,
+        "one_off",
+        # `form` names this form in the outbox key: finishing it twice plans one message.
+        {"customer_id": cid, "name": customer.name, "direct": on_telegram, "form": flow_store.new_nonce()},
     )
 
 
@@ -564,17 +568,20 @@ async def _finish_one_off(update: Update, context: BotContext, data: dict[str, A
     cid, actor, now = int(data["customer_id"]), context.actor, context.services.now()
     day = date.fromisoformat(str(data["day"]))
 
-    async def save(session: AsyncSession) -> OutboxMessage:
-        row = await svc.one_off(session, actor, cid, day=day, text=str(data["text"]), now=now)
+    form = str(data.get("form") or flow_store.new_nonce())  # forms begun before it had one
+
+    async def save(session: AsyncSession) -> svc.OneOff:
+        planned = await svc.one_off(session, actor, cid, day=day, text=str(data["text"]), now=now, form=form)
         await flow_store.clear_flow(session, actor.user_id)
-        return row
+        return planned
 
     try:
-        row = await context.services.db(save)
+        planned = await context.services.db(save)
     except InvalidInput as error:
         await reply(update, context, flows.explain(context, error, str(data["text"])))
         return
     context.flow_state = None
+    row = planned.row
     when = row.due_at.astimezone(ZoneInfo(context.services.settings.default_timezone))
     text = context.t(
         "care.one_off_planned",
@@ -582,6 +589,8 @@ async def _finish_one_off(update: Update, context: BotContext, data: dict[str, A
         when=when.strftime("%Y-%m-%d %H:%M"),
         direct=row.channel == "telegram",
         text=row.text,
+        day=row.day.isoformat(),
+        order=planned.order,
     )
     await reply(update, context, text, keyboard([[button(context.t("btn.open_card"), "cv", cid, "basic")]]))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import update
@@ -422,3 +422,164 @@ async def test_against_telegrams_limits_nothing_is_lost(
     received = [m.text for chat in chats for m in bot.standin.messages(chat)]
     assert sorted(received) == sorted(f"限速 {i}" for i in range(messages)), "each once, none lost"
     assert {r.status for r in rows} == {"sent"}
+
+
+# ---------------------------------------------------------------- issue 16
+
+
+async def _speaks_english(bot: Driver, uid: int) -> None:
+    await bot.send(uid, "/language")
+    assert "Language: English" in texts(await bot.press(uid, "English"))
+
+
+async def _one_off(bot: Driver, name: str, day: str, text: str) -> list:  # type: ignore[type-arg]
+    await bot.send(REP, name)
+    await bot.press(REP, "💌")
+    await bot.send(REP, day)
+    return await bot.send(REP, text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_two_one_off_messages_for_one_day_both_go_in_the_order_written(
+    bot: Driver, clock, lang: str
+) -> None:  # type: ignore[no-untyped-def]
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    if lang == "en":
+        await _speaks_english(bot, REP)
+    tomorrow = "明天" if lang == "zh" else "tomorrow"
+    first = await _one_off(bot, "张伟", tomorrow, "张总，新样品到了。")
+    assert "2026-11-24 10:00" in texts(first)
+    assert ("第 2 条" if lang == "zh" else "no. 2") not in texts(first)
+    second = await _one_off(bot, "张伟", tomorrow, "另外，报价单也一起带过去。")
+    assert "2026-11-24 10:00" in texts(second)
+    said = texts(second)
+    assert ("第 2 条" in said and "都会" in said) if lang == "zh" else ("no. 2" in said and "all" in said)
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "one_off")
+    assert sorted(r.text for r in rows) == sorted(["张总，新样品到了。", "另外，报价单也一起带过去。"])
+    assert len({r.key for r in rows}) == 2
+    await _plan(bot)  # planning leaves both alone
+    assert await _dispatcher(bot).drain() == 0, "not before tomorrow's send hour"
+    before = len(bot.standin.messages(CUSTOMER))
+    clock.advance(days=1)
+    assert await _dispatcher(bot).drain() == 2
+    got = [m.text for m in bot.standin.messages(CUSTOMER)[before:]]
+    assert got == ["张总，新样品到了。", "另外，报价单也一起带过去。"]
+
+
+async def test_a_repeated_final_message_of_the_one_off_form_plans_it_once(bot: Driver) -> None:
+    """Telegram delivering the last answer twice (or two taps at once) makes one row, not two."""
+    await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _opt_in(bot, cid, "张伟")
+    await bot.send(REP, "张伟")
+    await bot.press(REP, "💌")
+    await bot.send(REP, "明天")
+    update = bot.standin.text_update(REP, "张总，新样品到了。")
+    await asyncio.gather(bot.feed(update), bot.feed(update))
+    await bot.feed(update)
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "one_off")
+    assert [r.text for r in rows] == ["张总，新样品到了。"]
+
+
+async def test_the_same_one_off_form_finished_twice_keeps_one_row(bot: Driver) -> None:
+    """The outbox key names the form, so finishing the same form again changes nothing."""
+    from bot.domain.access import Actor, Role
+
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    actor = Actor(REP, Role.REP, world.team)
+    now = bot.services.now()
+    day = now.date().replace(day=now.date().day + 1)
+    for _ in range(2):
+        await bot.services.db(
+            lambda s: care_service.one_off(s, actor, cid, day=day, text="你好", now=now, form="f1")
+        )
+    other = await bot.services.db(
+        lambda s: care_service.one_off(s, actor, cid, day=day, text="再见", now=now, form="f2")
+    )
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "one_off")
+    assert sorted(r.text for r in rows) == ["你好", "再见"]
+    assert other.order == 2
+
+
+async def test_a_customer_without_a_language_gets_the_reps_language(bot: Driver) -> None:
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "刘洋")  # not on Telegram, no language on the card
+    await _speaks_english(bot, REP)
+
+    async def sold(session):  # type: ignore[no-untyped-def]
+        session.add(
+            Purchase(
+                customer_id=cid,
+                team_id=world.team,
+                purchased_on=bot.services.today().replace(day=20),
+                amount=12000,
+                items="waterproof coating",
+            )
+        )
+
+    await bot.services.db(sold)
+    await _plan(bot)
+    row = (await _rows(bot, OutboxMessage, col(OutboxMessage.customer_id) == cid))[0]
+    assert row.language == "en" and row.text.startswith("Hello 刘洋")
+    assert await _dispatcher(bot).drain() == 1
+    handed = bot.standin.messages(REP)[-1].text or ""
+    assert "pass this on" in handed and "How are you getting on with waterproof coating" in handed
+    # A one-off for that customer is kept in the same language.
+    await _one_off(bot, "刘洋", "tomorrow", "Hi, samples are in.")
+    one_off = (await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "one_off"))[0]
+    assert one_off.language == "en"
+    # The customer's own language wins once it is known.
+    await _set(bot, cid, language="zh")
+    await _set(bot, cid, birthday_month=11, birthday_day=25)
+    await _plan(bot)
+    birthday = (
+        await _rows(
+            bot,
+            OutboxMessage,
+            col(OutboxMessage.customer_id) == cid,
+            col(OutboxMessage.occasion) == "birthday",
+        )
+    )[0]
+    assert birthday.language == "zh" and "生日快乐" in birthday.text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_90_day_follow_up_asks_about_a_restock_only_for_consumables(bot: Driver, lang: str) -> None:
+    world = await build_world(bot)
+    equipment = await add_customer(bot, REP, "郑浩")
+    supplies = await add_customer(bot, REP, "黄磊")
+    # The rep notes on 黄磊's card that he buys consumables.
+    await bot.send(REP, "黄磊")
+    await bot.press(REP, "业务")
+    await bot.press(REP, "编辑")
+    await bot.press(REP, "采购类型")
+    replies = await bot.press(REP, "耗材")
+    assert "采购类型：耗材" in texts(replies)
+    today = bot.services.today()
+
+    async def sold(session):  # type: ignore[no-untyped-def]
+        for cid, items in ((equipment, "中央厨房设备"), (supplies, "五金配件")):
+            session.add(
+                Purchase(
+                    customer_id=cid,
+                    team_id=world.team,
+                    purchased_on=date.fromordinal(today.toordinal() - 89),
+                    amount=9000,
+                    items=items,
+                )
+            )
+
+    await bot.services.db(sold)
+    for cid in (equipment, supplies):
+        await _set(bot, cid, language=lang)
+    await _plan(bot)
+    restock = ("补货", "再订") if lang == "zh" else ("top up", "re-order")
+    rows = await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "followup_90")
+    texts_of = {r.customer_id: r.text for r in rows}
+    neutral, asks = texts_of[equipment], texts_of[supplies]
+    assert "中央厨房设备" in neutral and not any(word in neutral for word in restock), neutral
+    assert ("需要" in neutral) if lang == "zh" else ("anything you need" in neutral), neutral
+    assert "五金配件" in asks and any(word in asks for word in restock), asks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from lunar_python import Lunar
 
 from bot.domain.care import (
@@ -12,12 +13,15 @@ from bot.domain.care import (
     Occasion,
     festivals_between,
     is_quiet,
+    message_language,
     next_allowed,
     occasions,
+    purchase_kind,
     send_time,
     zone,
 )
 from bot.domain.dates import ParsedDate
+from bot.i18n import catalogue
 
 RULES = CareRules()
 
@@ -95,3 +99,54 @@ def test_send_time_is_the_local_send_hour_and_quiet_hours_hold_in_each_timezone(
     assert next_allowed(moment, zone("Asia/Shanghai", "UTC"), RULES) == datetime(2026, 11, 24, 0, tzinfo=UTC)
     assert next_allowed(moment, zone("America/New_York", "UTC"), RULES) == moment
     assert zone("Not/AZone", "Asia/Shanghai").key == "Asia/Shanghai"
+
+
+def test_a_message_is_in_the_customers_language_else_the_reps_else_the_teams() -> None:
+    assert message_language("en", "zh", "zh") == "en"
+    assert message_language(None, "en", "zh") == "en"
+    assert message_language(None, None, "en") == "en"
+    assert message_language("", "", "zh") == "zh"
+
+
+def test_what_a_purchase_was_comes_from_the_teams_words_then_the_card() -> None:
+    rules = CareRules.from_settings({"care": {"consumables": ["涂料", "Toner"], "durables": ["设备", " "]}})
+    assert rules.consumables == ("涂料", "toner") and rules.durables == ("设备",)
+    assert purchase_kind("防水涂料 50 桶", None, rules) == "consumable"
+    assert purchase_kind("HP toner x4", "durable", rules) == "consumable", "the purchase speaks first"
+    assert purchase_kind("中央厨房设备", "consumable", rules) == "durable"
+    assert purchase_kind("维保套餐", "consumable", rules) == "consumable", "else the card"
+    assert purchase_kind("维保套餐", None, rules) == "", "nothing says: no restock presumed"
+    assert purchase_kind("维保套餐", "nonsense", RULES) == ""
+
+
+def test_the_90_day_follow_up_says_what_was_bought_and_the_others_do_not_need_it() -> None:
+    bought = date(2026, 8, 25)
+    facts = Facts(purchases=((bought, "中央厨房设备"),), buys="durable")
+    found = occasions(facts, date(2026, 8, 26), date(2026, 12, 1), RULES)
+    params = {d.occasion: dict(d.params) for d in found}
+    assert params[Occasion.FOLLOWUP_90] == {"items": "中央厨房设备", "kind": "durable"}
+    assert params[Occasion.FOLLOWUP_30] == {"items": "中央厨房设备"}
+    unknown = occasions(Facts(purchases=((bought, "x"),)), date(2026, 11, 23), date(2026, 11, 23), RULES)
+    assert [dict(d.params) for d in unknown] == [{"items": "x", "kind": ""}]
+
+
+RESTOCK = {"zh": ("补货", "再订"), "en": ("top up", "re-order", "restock")}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("items", ["维保套餐", ""])
+def test_care_texts_presume_a_restock_only_for_consumables(lang: str, items: str) -> None:
+    texts = catalogue()
+    base = {"name": "郑浩", "rep": "王芳", "company": "Alpha", "items": items, "years": 1}
+
+    def text(occasion: str, **extra: str) -> str:
+        return texts.text(lang, f"plain.care.{occasion}", **{**base, **extra})
+
+    assert any(word in text("followup_90", kind="consumable") for word in RESTOCK[lang])
+    for kind in ("durable", ""):
+        said = text("followup_90", kind=kind)
+        assert not any(word in said for word in RESTOCK[lang]), said
+        assert items in said and "郑浩" in said
+    assert text("followup_90", kind="") != text("followup_90", kind="durable")
+    for occasion in ("followup_3", "followup_30", "anniversary"):
+        assert not any(word in text(occasion) for word in RESTOCK[lang]), occasion
