@@ -185,12 +185,17 @@ def occasions(facts: Facts, start: date, end: date, rules: CareRules) -> list[Du
     if facts.purchases:
         ordered = sorted(facts.purchases)
         first = ordered[0][0]
+        by_day: dict[date, list[str]] = {}  # one follow-up a day names everything bought that day
+        for bought, items in ordered:
+            by_day.setdefault(bought, [])
+            if items and items not in by_day[bought]:
+                by_day[bought].append(items)
         for occasion, days in FOLLOWUPS.items():
-            for bought, items in ordered:
+            for bought, all_items in by_day.items():
                 if start <= bought + timedelta(days=days) <= end:
-                    params: dict[str, Any] = {"items": items}
+                    params: dict[str, Any] = {"items": _items(all_items)}
                     if occasion is Occasion.FOLLOWUP_90:  # a restock, or how it is going
-                        params["kind"] = purchase_kind(items, facts.buys, rules)
+                        params["kind"] = _kind(all_items, facts.buys, rules)
                     found.append(Due(occasion, bought + timedelta(days=days), params))
         for year in range(start.year, end.year + 1):
             years = year - first.year
@@ -199,6 +204,19 @@ def occasions(facts: Facts, start: date, end: date, rules: CareRules) -> list[Du
                 found.append(Due(Occasion.ANNIVERSARY, anniversary, {"years": years}))
     wanted = [due for due in found if due.occasion.value in rules.occasions]
     return sorted(wanted, key=lambda due: (PRIORITY.index(due.occasion), due.day))
+
+
+def _items(all_items: list[str]) -> str | tuple[str, ...]:
+    """One purchase's items as they were typed; several of one day as a tuple (joined per language)."""
+    if len(all_items) == 1:
+        return all_items[0]
+    return tuple(all_items) if all_items else ""
+
+
+def _kind(all_items: list[str], buys: str | None, rules: CareRules) -> str:
+    """A day's purchases are consumable if any of them is (a restock is worth asking about)."""
+    kinds = {purchase_kind(items, buys, rules) for items in all_items or [""]}
+    return next((kind for kind in (CONSUMABLE, DURABLE) if kind in kinds), "")
 
 
 def _yearly(birthday: ParsedDate, start: date) -> date:

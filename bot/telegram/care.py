@@ -54,7 +54,10 @@ def renderer(services: Services) -> svc.Render:
     """Care texts from the catalogue, in the customer's language."""
 
     def render(lang: str, occasion: Occasion, params: Mapping[str, Any]) -> str:
-        return services.text(lang, f"plain.care.{occasion.value}", **params)
+        values = dict(params)
+        if isinstance(values.get("items"), tuple):  # several purchases on one day
+            values["items"] = services.text(lang, "plain.care.items", items=values["items"])
+        return services.text(lang, f"plain.care.{occasion.value}", **values)
 
     return render
 

@@ -583,3 +583,28 @@ async def test_the_90_day_follow_up_asks_about_a_restock_only_for_consumables(bo
     assert "中央厨房设备" in neutral and not any(word in neutral for word in restock), neutral
     assert ("需要" in neutral) if lang == "zh" else ("anything you need" in neutral), neutral
     assert "五金配件" in asks and any(word in asks for word in restock), asks
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_two_purchases_on_one_day_get_one_follow_up_naming_both(bot: Driver, lang: str) -> None:
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "刘洋")
+    await _set(bot, cid, language=lang)
+
+    async def sold(session):  # type: ignore[no-untyped-def]
+        for items in ("防水涂料 50 桶", "滚刷 10 把"):
+            session.add(
+                Purchase(
+                    customer_id=cid,
+                    team_id=world.team,
+                    purchased_on=bot.services.today().replace(day=20),
+                    amount=100,
+                    items=items,
+                )
+            )
+
+    await bot.services.db(sold)
+    await _plan(bot)
+    (row,) = await _rows(bot, OutboxMessage, col(OutboxMessage.occasion) == "followup_3")
+    both = "滚刷 10 把、防水涂料 50 桶" if lang == "zh" else "滚刷 10 把, 防水涂料 50 桶"
+    assert both in row.text, row.text

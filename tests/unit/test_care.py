@@ -150,3 +150,15 @@ def test_care_texts_presume_a_restock_only_for_consumables(lang: str, items: str
     assert text("followup_90", kind="") != text("followup_90", kind="durable")
     for occasion in ("followup_3", "followup_30", "anniversary"):
         assert not any(word in text(occasion) for word in RESTOCK[lang]), occasion
+
+
+def test_two_purchases_on_one_day_make_one_follow_up_naming_both() -> None:
+    day = date(2026, 11, 20)
+    facts = Facts(purchases=((day, "防水涂料"), (day, "刷子"), (day, "防水涂料")))
+    found = occasions(facts, date(2026, 11, 23), date(2026, 11, 23), RULES)
+    assert [(d.occasion, dict(d.params)) for d in found] == [
+        (Occasion.FOLLOWUP_3, {"items": ("刷子", "防水涂料")})
+    ]
+    rules = CareRules(consumables=("涂料",))
+    later = occasions(facts, date(2027, 2, 18), date(2027, 2, 18), rules)
+    assert [dict(d.params) for d in later] == [{"items": ("刷子", "防水涂料"), "kind": "consumable"}]
