@@ -67,7 +67,7 @@ class Catalogue:
             template = self.templates[lang][key]
         except KeyError:
             raise CatalogueError(f"unknown text key {key!r}") from None
-        return template.render(params).strip()
+        return _trim(key, template.render(params))
 
     def has(self, key: str) -> bool:
         """Whether a key exists (in every language, as loading guarantees)."""
@@ -104,10 +104,19 @@ def load_catalogue(directory: Path = TEMPLATES) -> Catalogue:
             except Exception as error:  # a template syntax error must name its key
                 raise CatalogueError(f"{lang}.toml: {key}: {error}") from error
             if "{{" not in source and "{%" not in source and "{#" not in source:
-                constants[key] = compiled[key].render().strip()
+                constants[key] = _trim(key, compiled[key].render())
         catalogue.templates[lang] = compiled
         catalogue.constants[lang] = constants
     return catalogue
+
+
+def _trim(key: str, rendered: str) -> str:
+    """A rendered text without the line breaks of its TOML block.
+
+    Plain texts keep their spaces: a separator such as the English list joiner ", " is
+    all spaces and punctuation, and stripping it would run the words together.
+    """
+    return rendered.strip("\n") if key.startswith(PLAIN_PREFIXES) else rendered.strip()
 
 
 @lru_cache(maxsize=1)
