@@ -17,6 +17,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ChatType
 
+from bot.domain import money
 from bot.domain.access import Perm
 from bot.domain.errors import NotAllowed
 from bot.services import chart as chart_service
@@ -24,7 +25,6 @@ from bot.services import digest as svc
 from bot.services import export as export_service
 from bot.services import team as team_service
 from bot.storage.models import OutboxMessage, Team
-from bot.telegram.cards.view import money
 from bot.telegram.context import BotContext, Services
 from bot.telegram.playbooks import record_labels
 from bot.telegram.routes import Target, router
@@ -56,6 +56,10 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
     """The digest as HTML blocks, each small enough for one message, in reading order."""
     t = services.text
     labels = record_labels(services, lang)
+
+    def amount(value: Decimal) -> str:
+        return money.format_money(value, digest.currency)
+
     out = [
         t(
             lang,
@@ -64,16 +68,15 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
             kind=digest.kind,
             period=_period(digest.period),
             t=digest.totals,
-            amount=money(digest.totals.amount),
+            amount=amount(digest.totals.amount),
         )
     ]
-    if not digest.reps:
+    listed, idle = digest.listed, [r.name for r in digest.idle_reps]
+    if not listed and not idle:
         out.append(t(lang, "digest.empty_team"))
     else:
-        busy = [r for r in digest.reps if not r.idle or r.behind or r.overdue]
         lines = [t(lang, "digest.reps_head")]
-        lines += [t(lang, "digest.rep", r=r, amount=money(r.amount)) for r in busy]
-        idle = [r.name for r in digest.reps if r not in busy]
+        lines += [t(lang, "digest.rep", r=r, amount=amount(r.amount)) for r in listed]
         if idle:
             lines.append(t(lang, "digest.idle", names=t(lang, "plain.list_joiner").join(idle)))
         out.append("\n".join(lines))
@@ -101,6 +104,7 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
                     if o.best_method
                     else None,
                     "best_wins": o.best_wins,
+                    "best_tries": o.best_tries,
                 }
                 for o in digest.objections
             ],
@@ -115,7 +119,7 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
             "digest.lists",
             overdue=digest.overdue,
             complaints=digest.complaints,
-            at_risk=_money_items(digest.at_risk),
+            at_risk=_money_items(digest.at_risk, digest.currency),
             quiet_a=digest.quiet_a,
         )
     )
@@ -193,7 +197,7 @@ def chart_data(services: Services, lang: str, digest: svc.Digest) -> chart_servi
     """What the chart shows, with its labels in the reader's language."""
     t = services.text
     return chart_service.ChartData(
-        title=f"{digest.team} · {_period(digest.period)}",
+        title=f"{digest.team} · {_period(digest.chart_period)}",
         funnel_title=t(lang, "digest.chart.funnel"),
         stages=[(t(lang, f"stage.{stage}"), count) for stage, count in digest.pipeline.items()],
         activity_title=t(lang, "digest.chart.activity"),
@@ -215,9 +219,9 @@ async def send(
 ) -> Message:
     """Send a digest or report: the chart, then the text; returns the last message."""
     png = await asyncio.to_thread(chart_service.render, chart_data(services, lang, digest))
-    caption = services.text(
-        lang, "digest.caption", team=digest.team, period=_period(digest.period), days=len(digest.activity)
-    )[:CAPTION_MAX]
+    caption = services.text(lang, "digest.caption", team=digest.team, chart=_period(digest.chart_period))[
+        :CAPTION_MAX
+    ]
     await bot.send_photo(
         chat_id,
         InputFile(png, filename=f"digest-{_day(digest.period.last)}.png"),
@@ -284,13 +288,13 @@ def _parse_day(raw: str) -> date | None:
         return None
 
 
-def _money_items(listing: svc.Listing) -> svc.Listing:
+def _money_items(listing: svc.Listing, currency: str) -> svc.Listing:
     items = [
         svc.Item(
             i.customer_id,
             i.name,
             i.owner,
-            {**i.detail, "revenue": money(i.detail["revenue"])}
+            {**i.detail, "revenue": money.format_money(i.detail["revenue"], currency)}
             if isinstance(i.detail.get("revenue"), Decimal)
             else i.detail,
         )
@@ -383,7 +387,8 @@ async def on_list(update: Update, context: BotContext) -> None:
         if name == "complaints":
             return await svc.complaints(session, team_id=team_id, today=today, offset=offset)
         if name == "at_risk":
-            return _money_items(await svc.at_risk(session, team=team, today=today, offset=offset))
+            found = await svc.at_risk(session, team=team, today=today, offset=offset)
+            return _money_items(found, money.currency_of(team.settings))
         return await svc.quiet_a(session, team=team, now=now, offset=offset)
 
     listing = await services.db(load)
@@ -523,7 +528,7 @@ async def on_csv(update: Update, context: BotContext) -> None:
     assert chat is not None
 
     def label(key: str) -> str:
-        return context.t(f"digest.col.{key}")
+        return context.t(f"digest.col.{key}", currency=digest.currency)
 
     def cell(column: str, value: Any) -> Any:
         """Words in the reader's language for roles, stages and yes/no."""
@@ -555,14 +560,19 @@ async def on_csv(update: Update, context: BotContext) -> None:
 async def _show_settings(update: Update, context: BotContext, team_id: int) -> None:
     actor = context.actor
 
-    async def load(session: Any) -> tuple[svc.Prefs, str, svc.AnalyticsRules]:
+    async def load(session: Any) -> tuple[svc.Prefs, str, svc.AnalyticsRules, str]:
         team = await session.get(Team, team_id)
         if team is None:
             raise NotAllowed()
         zone = await svc.lead_zone(session, team, actor.user_id)
-        return svc.prefs(team, actor.user_id), zone, svc.analytics_rules(team)
+        return (
+            svc.prefs(team, actor.user_id),
+            zone,
+            svc.analytics_rules(team),
+            money.currency_of(team.settings),
+        )
 
-    mine, zone, rules = await context.services.db(load)
+    mine, zone, rules, currency = await context.services.db(load)
     text = context.t(
         "digest.settings",
         off=mine.off,
@@ -572,6 +582,7 @@ async def _show_settings(update: Update, context: BotContext, team_id: int) -> N
         a=rules.a_share,
         b=rules.ab_share - rules.a_share,
         churn=f"{rules.churn / 10:g}",
+        currency=currency,
     )
     hours = [
         button(
@@ -609,13 +620,19 @@ async def _show_settings(update: Update, context: BotContext, team_id: int) -> N
                 for v in values
             ]
         )
+    rows.append(
+        [
+            button(context.t("btn.currency", sign=sign, current=sign == currency), "da", team_id, "m", index)
+            for index, sign in enumerate(money.CURRENCIES)
+        ]
+    )
     rows.append([button(context.t("btn.menu"), "m")])
     await reply(update, context, text, keyboard(rows), edit=update.callback_query is not None)
 
 
 @router.callback("da", Perm.LEAD, Target.TEAM)
 async def on_rule(update: Update, context: BotContext) -> None:
-    """Change a grade cut-off or the churn factor."""
+    """Change a grade cut-off, the churn factor or the currency."""
     team_id, rule, value, actor = context.arg_id(0), context.arg(1, ""), context.arg_id(2), context.actor
     await context.services.db(lambda s: svc.set_rule(s, actor, team_id=team_id, rule=rule, value=value))
     await answer_query(update)
