@@ -136,6 +136,7 @@ class Item:
     name: str
     owner: str
     detail: dict[str, Any] = field(default_factory=dict)
+    ref: int | None = None  # the row the line is about, for its buttons (a complaint's outcome id)
 
 
 @dataclass(frozen=True)
@@ -627,6 +628,7 @@ async def complaints(
                 "type": outcome.type or "",
                 "words": outcome.words or "",
             },
+            outcome.id,
         )
         for outcome, name, owner in rows
     ]

@@ -21,6 +21,7 @@ from bot.domain import money
 from bot.domain.access import Perm
 from bot.domain.errors import NotAllowed
 from bot.services import chart as chart_service
+from bot.services import complaints as complaint_service
 from bot.services import digest as svc
 from bot.services import export as export_service
 from bot.services import team as team_service
@@ -369,11 +370,27 @@ async def on_digest(update: Update, context: BotContext) -> None:
 async def on_list(update: Update, context: BotContext) -> None:
     """One of the digest's lists, a page at a time (the first page as a new message)."""
     team_id, key, offset = context.arg_id(0), context.arg(1, ""), context.arg_id(2, default=0)
-    name = LISTS.get(key)
-    if name is None:
+    if key not in LISTS:
         await answer_query(update, context.alert("error.stale"))
         return
     await answer_query(update)
+    await _show_list(update, context, team_id, key, offset, edit=context.arg(3, "0") == "1")
+
+
+@router.callback("dr", Perm.LEAD, Target.TEAM)
+async def on_resolve(update: Update, context: BotContext) -> None:
+    """✅ on a complaint of the list: resolved; the list shows what is still open."""
+    team_id, outcome_id, offset = context.arg_id(0), context.arg_id(1), context.arg_id(2, default=0)
+    actor, now = context.actor, context.services.now()
+    done = await context.services.db(lambda s: complaint_service.resolve(s, actor, outcome_id, now=now))
+    await answer_query(update, context.alert("complaint.resolved", name=done.name))
+    await _show_list(update, context, team_id, "c", offset, edit=True)
+
+
+async def _show_list(
+    update: Update, context: BotContext, team_id: int, key: str, offset: int, *, edit: bool
+) -> None:
+    name = LISTS[key]
     services, now = context.services, context.services.now()
 
     async def load(session: Any) -> svc.Listing:
@@ -398,9 +415,15 @@ async def on_list(update: Update, context: BotContext) -> None:
         else context.t("digest.list_empty")
     )
     rows = _customer_buttons(listing.items)
+    if name == "complaints":
+        rows += [
+            [button(context.t("btn.complaint_resolved", name=i.name), "dr", team_id, i.ref, offset)]
+            for i in listing.items
+            if i.ref is not None
+        ]
     rows.append(_pager("dl", listing.total, offset, svc.PAGE, team_id, key, context))
     rows.append([button(context.t("btn.menu"), "m")])
-    await reply(update, context, text, keyboard(rows), edit=context.arg(3, "0") == "1")
+    await reply(update, context, text, keyboard(rows), edit=edit)
 
 
 def _customer_buttons(items: list[svc.Item]) -> list[list[Button]]:
