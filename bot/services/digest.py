@@ -383,6 +383,7 @@ async def rep_day(
                 "kind": note.kind,
                 "text": note.text,
                 "meta": note.meta,
+                "file": note.file_kind,
             },
         )
         for note, name in rows

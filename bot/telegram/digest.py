@@ -26,6 +26,8 @@ from bot.services import digest as svc
 from bot.services import export as export_service
 from bot.services import team as team_service
 from bot.storage.models import OutboxMessage, Team
+from bot.telegram import words
+from bot.telegram.cards.notes import entry_text
 from bot.telegram.context import BotContext, Services
 from bot.telegram.playbooks import record_labels
 from bot.telegram.routes import Target, router
@@ -496,7 +498,8 @@ async def on_rep_day(update: Update, context: BotContext) -> None:
             {
                 **i.detail,
                 "kind": context.t(f"note_kind.{i.detail['kind']}"),
-                "text": _shorten(i.detail["text"]),
+                "text": _shorten(entry_text(context, i.detail["kind"], i.detail["text"], i.detail["meta"])),
+                "file": words.file_kind(context.services, context.lang, i.detail.get("file")),
             },
         )
         for i in listing.items
@@ -555,13 +558,7 @@ async def on_csv(update: Update, context: BotContext) -> None:
 
     def cell(column: str, value: Any) -> Any:
         """Words in the reader's language for roles, stages and yes/no."""
-        if isinstance(value, bool):
-            return context.t("digest.yes") if value else ""
-        if column == "role":
-            return context.t(f"role.{value}")
-        if column == "stage":
-            return context.t(f"stage.{value}")
-        return value
+        return words.stored(services, context.lang, column, value)
 
     rep_rows = [[cell(c, v) for c, v in zip(rep_cols, row, strict=True)] for row in rep_rows]
     customer_rows = [[cell(c, v) for c, v in zip(customer_cols, row, strict=True)] for row in customer_rows]
