@@ -1,8 +1,10 @@
-"""Amounts as people type them: `1.5万`, `¥3,000`, `2k`, `12`."""
+"""Amounts as people type them (`1.5万`, `¥3,000`, `2k`, `12`) and as a team reads them (`¥15,000.00`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from bot.domain.card import clean_text
 from bot.domain.errors import InvalidInput
@@ -28,3 +30,20 @@ def parse_number(raw: str, *, error: str = "error.amount") -> Decimal:
     if not amount.is_finite() or amount < 0 or amount >= AMOUNT_LIMIT:
         raise InvalidInput(error)
     return amount.quantize(Decimal("0.01"))
+
+
+# ---------------------------------------------------------------- showing amounts
+
+CURRENCIES = ("¥", "US$", "€", "HK$", "£")  # the signs a team can choose (settings["currency"])
+DEFAULT_CURRENCY = CURRENCIES[0]
+
+
+def currency_of(settings: Mapping[str, Any]) -> str:
+    """The team's currency sign (¥ unless the lead chose another)."""
+    found = settings.get("currency")
+    return found if isinstance(found, str) and found in CURRENCIES else DEFAULT_CURRENCY
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """An amount with its currency sign, thousands separators and cents: ¥15,000.00."""
+    return f"{currency}{amount:,.2f}"

@@ -15,8 +15,9 @@ from bot.domain import analytics
 from bot.domain.access import Actor
 from bot.domain.dates import ParsedDate
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.services import complaints as complaint_service
 from bot.services import customers as customer_service
-from bot.storage.models import Customer, Purchase, Task, Team
+from bot.storage.models import Customer, Outcome, Purchase, Task, Team
 
 LIST_MAX = 10
 TASK_TEXT_MAX = 1000
@@ -179,7 +180,7 @@ async def add_reminder(
 
 
 async def finish_task(session: AsyncSession, actor: Actor, task_id: int, *, now: datetime) -> Task:
-    """Tick a reminder off (only its owner can)."""
+    """Tick a reminder off (only its owner can); a complaint's reminder resolves the complaint."""
     task = await session.get(Task, task_id)
     if task is None or task.done_at is not None:
         raise NotFound()
@@ -187,4 +188,8 @@ async def finish_task(session: AsyncSession, actor: Actor, task_id: int, *, now:
         raise NotAllowed()
     task.done_at = now
     session.add(task)
+    if task.outcome_id is not None:
+        complaint = await session.get(Outcome, task.outcome_id)
+        if complaint is not None and complaint.resolved_at is None:
+            await complaint_service.resolve(session, actor, task.outcome_id, now=now)
     return task

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import analytics, grading
+from bot.domain import analytics, grading, money
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.card import Stage
 from bot.domain.care import zone
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 LIST_MAX = 5  # items of each list in the digest itself; the buttons open the rest
 PAGE = 10  # items per page of a drill-down list
-CHART_DAYS = 14  # the activity chart covers at least the last two weeks
+CHART_DAYS = 14  # a daily digest's activity chart shows the last two weeks; a report's, its period
 NOTE_KINDS = ("note", "call", "visit", "message")  # what a rep writes (not system entries)
 CONTACT_KINDS = ("call", "visit", "message")
 INTERNAL_OCCASIONS = ("agenda", "digest")  # outbox rows that are not care messages
@@ -125,6 +125,7 @@ class Objection:
     wins: int
     best_method: str | None
     best_wins: int
+    best_tries: int = 0  # the best method's own tries against this type, as /stats counts them
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Item:
     name: str
     owner: str
     detail: dict[str, Any] = field(default_factory=dict)
+    ref: int | None = None  # the row the line is about, for its buttons (a complaint's outcome id)
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,19 @@ class Digest:
     at_risk: Listing
     quiet_a: Listing
     activity: list[tuple[date, int, int]]  # (day, notes, wins) for the chart
+    chart_period: Period  # the days `activity` covers (the chart's title names them)
+    currency: str = money.DEFAULT_CURRENCY
     behind_total: int = 0
+
+    @property
+    def listed(self) -> list[RepActivity]:
+        """Members with a line of their own: whoever did something or has something overdue."""
+        return [r for r in self.reps if not r.idle or r.behind or r.overdue]
+
+    @property
+    def idle_reps(self) -> list[RepActivity]:
+        """Reps who did nothing; a lead reads the digest, so an idle lead is not listed as one."""
+        return [r for r in self.reps if r.role != "lead" and r not in self.listed]
 
     @property
     def totals(self) -> RepActivity:
@@ -211,7 +225,7 @@ async def build(
     stats = await playbook_service.stats(
         session, Actor(0, Role.ADMIN, team_id, True), team_id=team_id, since=period.start, until=period.end
     )
-    chart = period if period.days >= CHART_DAYS else Period.ending(period.last, CHART_DAYS, tz)
+    chart = Period.ending(period.last, CHART_DAYS, tz) if kind == "day" else period
     return Digest(
         team_id=team_id,
         team=team.name,
@@ -229,6 +243,8 @@ async def build(
         at_risk=await at_risk(session, team=team, today=today, limit=LIST_MAX),
         quiet_a=await quiet_a(session, team=team, now=now, limit=LIST_MAX),
         activity=await daily_activity(session, team_id=team_id, period=chart),
+        chart_period=chart,
+        currency=money.currency_of(team.settings),
         behind_total=sum(behind.values()),
     )
 
@@ -367,6 +383,7 @@ async def rep_day(
                 "kind": note.kind,
                 "text": note.text,
                 "meta": note.meta,
+                "file": note.file_kind,
             },
         )
         for note, name in rows
@@ -453,21 +470,37 @@ async def _pipeline(
     }
 
 
+def best_methods(rows: list[playbook_service.StatRow], kind: str) -> dict[str, playbook_service.StatRow]:
+    """The method that won most against each type, with its own wins and tries.
+
+    One definition for the digest and /stats: `stats` counts wins and tries per method
+    and type and ranks them (most wins, then the best rate, then the name); the best is
+    the first of a type's rows as /stats lists them.
+    """
+    out: dict[str, playbook_service.StatRow] = {}
+    for row in rows:
+        if row.kind == kind and row.type not in out:
+            out[row.type] = row
+    return out
+
+
 def _objections(stats: playbook_service.Stats) -> list[Objection]:
     by_type: dict[str, list[playbook_service.StatRow]] = defaultdict(list)
     for row in stats.team:
         if row.kind == "objection":
             by_type[row.type].append(row)
+    best = best_methods(stats.team, "objection")
     out = []
     for type_, rows in by_type.items():
-        best = max(rows, key=lambda r: (r.wins, r.wins / r.tries, r.method))
+        top = best[type_]
         out.append(
             Objection(
                 type_,
                 sum(r.tries for r in rows),
                 sum(r.wins for r in rows),
-                best.method if best.wins else None,
-                best.wins,
+                top.method if top.wins else None,
+                top.wins,
+                top.tries,
             )
         )
     return sorted(out, key=lambda o: (-o.tries, o.type))
@@ -596,6 +629,7 @@ async def complaints(
                 "type": outcome.type or "",
                 "words": outcome.words or "",
             },
+            outcome.id,
         )
         for outcome, name, owner in rows
     ]
@@ -1075,7 +1109,7 @@ def analytics_rules(team: Team) -> AnalyticsRules:
 
 
 async def set_rule(session: AsyncSession, actor: Actor, *, team_id: int, rule: str, value: int) -> Team:
-    """Change a grade cut-off (grades follow at once) or the churn factor."""
+    """Change a grade cut-off (grades follow at once), the churn factor or the currency (by its index)."""
     team = await _manageable(session, actor, team_id)
     current = analytics_rules(team)
     if rule == "a" and value in A_SHARES:
@@ -1088,6 +1122,8 @@ async def set_rule(session: AsyncSession, actor: Actor, *, team_id: int, rule: s
             **team.settings,
             "analytics": {**(raw if isinstance(raw, dict) else {}), "churn_factor": value / 10},
         }
+    elif rule == "m" and 0 <= value < len(money.CURRENCIES):
+        team.settings = {**team.settings, "currency": money.CURRENCIES[value]}
     else:
         raise NotAllowed()
     session.add(team)

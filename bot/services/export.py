@@ -51,10 +51,23 @@ def _birthday(c: Customer) -> str:
     return f"{year}{leap}{c.birthday_month:02d}-{c.birthday_day:02d}"
 
 
+def _as_stored(column: str, cell: Any) -> Any:
+    return cell
+
+
 async def export_tables(
-    session: AsyncSession, actor: Actor, *, team_id: int | None, label: Callable[[str], str]
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    team_id: int | None,
+    label: Callable[[str], str],
+    words: Callable[[str, Any], Any] = _as_stored,
 ) -> list[Table]:
-    """The customers and notes of one team (or, for an admin with team_id None, all teams)."""
+    """The customers and notes of one team (or, for an admin with team_id None, all teams).
+
+    `label` names a column and `words(column, cell)` words a stored value (a stage, a
+    note kind, a choice) for the reader; both in the reader's language.
+    """
     if team_id is None:
         if not actor.is_admin:
             raise NotAllowed()
@@ -85,11 +98,9 @@ async def export_tables(
             elif key in card.FIELDS_BY_KEY and not card.FIELDS_BY_KEY[key].column:
                 row.append(c.extra.get(key, ""))
             else:
-                value = getattr(c, key)
-                row.append(
-                    "" if value is None else value.isoformat() if hasattr(value, "isoformat") else value
-                )
-        rows.append(row)
+                raw = getattr(c, key)
+                row.append("" if raw is None else raw.isoformat() if hasattr(raw, "isoformat") else raw)
+        rows.append([words(key, cell) for key, cell in zip(CUSTOMER_COLUMNS, row, strict=True)])
     note_rows = [
         [
             n.customer_id,
@@ -102,6 +113,7 @@ async def export_tables(
         ]
         for n, name in (await session.exec(notes_query)).all()
     ]
+    note_rows = [[words(key, cell) for key, cell in zip(NOTE_COLUMNS, row, strict=True)] for row in note_rows]
     return [
         Table("customers", [label(k) for k in CUSTOMER_COLUMNS], rows),
         Table("notes", [label(k) for k in NOTE_COLUMNS], note_rows),

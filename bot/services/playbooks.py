@@ -146,6 +146,8 @@ async def finish_run(
     """Apply a finished run's actions to the card, add its summary note and end it."""
     cid = run.customer_id
     reminders: list[date] = []
+    tasks: list[Task] = []
+    complaint: Outcome | None = None  # a complaint left open: this run's reminders are about it
     for action in actions:
         if isinstance(action, FieldChange):
             await customer_service.update_field(
@@ -156,17 +158,17 @@ async def finish_run(
         elif isinstance(action, GradeChange):
             await customer_service.set_grade(session, actor, cid, grade=action.grade, now=now)
         elif isinstance(action, Reminder):
-            session.add(
-                Task(
-                    team_id=run.team_id,
-                    owner_id=actor.user_id,
-                    customer_id=cid,
-                    due_on=action.due,
-                    text=reminder_texts.get(action.step, "")[:1000],
-                    source="playbook",
-                    created_at=now,
-                )
+            task = Task(
+                team_id=run.team_id,
+                owner_id=actor.user_id,
+                customer_id=cid,
+                due_on=action.due,
+                text=reminder_texts.get(action.step, "")[:1000],
+                source="playbook",
+                created_at=now,
             )
+            session.add(task)
+            tasks.append(task)
             reminders.append(action.due)
         elif isinstance(action, OutcomeRecord):
             record = _outcome(run, actor, action, now)
@@ -182,6 +184,8 @@ async def finish_run(
                     .values(resolved_at=now)
                 )
             session.add(record)
+            if record.kind == "complaint" and record.resolved_at is None:
+                complaint = record
         elif isinstance(action, PurchaseMade):
             await customer_service.add_purchase(
                 session,
@@ -193,6 +197,10 @@ async def finish_run(
                 now=now,
                 note_text=purchase_note,
             )
+    if complaint is not None and tasks:
+        await session.flush()  # the complaint's id
+        for task in tasks:
+            task.outcome_id = complaint.id
     note = await customer_service.add_note(
         session,
         actor,

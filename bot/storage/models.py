@@ -210,6 +210,8 @@ class Task(SQLModel, table=True):
     due_on: date
     text: str = Field(max_length=1000)
     source: str = Field(default="manual", max_length=16)
+    # The complaint this reminder is about (its due date): ticking it off resolves the complaint.
+    outcome_id: int | None = Field(default=None, foreign_key="outcomes.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
 

@@ -101,7 +101,8 @@ async def on_task_done(update: Update, context: BotContext) -> None:
     """✅ a follow-up: done."""
     task_id, actor, now = context.arg_id(0), context.actor, context.services.now()
     task = await context.services.db(lambda s: svc.finish_task(s, actor, task_id, now=now))
-    await answer_query(update, context.alert("agenda.done", text=shorten(task.text, 60)))
+    done = "agenda.done_complaint" if task.outcome_id is not None else "agenda.done"
+    await answer_query(update, context.alert(done, text=shorten(task.text, 60)))
     await _show(update, context, edit=True)
 
 

@@ -17,14 +17,17 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ChatType
 
+from bot.domain import money
 from bot.domain.access import Perm
 from bot.domain.errors import NotAllowed
 from bot.services import chart as chart_service
+from bot.services import complaints as complaint_service
 from bot.services import digest as svc
 from bot.services import export as export_service
 from bot.services import team as team_service
 from bot.storage.models import OutboxMessage, Team
-from bot.telegram.cards.view import money
+from bot.telegram import words
+from bot.telegram.cards.notes import entry_text
 from bot.telegram.context import BotContext, Services
 from bot.telegram.playbooks import record_labels
 from bot.telegram.routes import Target, router
@@ -56,6 +59,10 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
     """The digest as HTML blocks, each small enough for one message, in reading order."""
     t = services.text
     labels = record_labels(services, lang)
+
+    def amount(value: Decimal) -> str:
+        return money.format_money(value, digest.currency)
+
     out = [
         t(
             lang,
@@ -64,16 +71,15 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
             kind=digest.kind,
             period=_period(digest.period),
             t=digest.totals,
-            amount=money(digest.totals.amount),
+            amount=amount(digest.totals.amount),
         )
     ]
-    if not digest.reps:
+    listed, idle = digest.listed, [r.name for r in digest.idle_reps]
+    if not listed and not idle:
         out.append(t(lang, "digest.empty_team"))
     else:
-        busy = [r for r in digest.reps if not r.idle or r.behind or r.overdue]
         lines = [t(lang, "digest.reps_head")]
-        lines += [t(lang, "digest.rep", r=r, amount=money(r.amount)) for r in busy]
-        idle = [r.name for r in digest.reps if r not in busy]
+        lines += [t(lang, "digest.rep", r=r, amount=amount(r.amount)) for r in listed]
         if idle:
             lines.append(t(lang, "digest.idle", names=t(lang, "plain.list_joiner").join(idle)))
         out.append("\n".join(lines))
@@ -101,6 +107,7 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
                     if o.best_method
                     else None,
                     "best_wins": o.best_wins,
+                    "best_tries": o.best_tries,
                 }
                 for o in digest.objections
             ],
@@ -115,7 +122,7 @@ def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
             "digest.lists",
             overdue=digest.overdue,
             complaints=digest.complaints,
-            at_risk=_money_items(digest.at_risk),
+            at_risk=_money_items(digest.at_risk, digest.currency),
             quiet_a=digest.quiet_a,
         )
     )
@@ -193,7 +200,7 @@ def chart_data(services: Services, lang: str, digest: svc.Digest) -> chart_servi
     """What the chart shows, with its labels in the reader's language."""
     t = services.text
     return chart_service.ChartData(
-        title=f"{digest.team} · {_period(digest.period)}",
+        title=f"{digest.team} · {_period(digest.chart_period)}",
         funnel_title=t(lang, "digest.chart.funnel"),
         stages=[(t(lang, f"stage.{stage}"), count) for stage, count in digest.pipeline.items()],
         activity_title=t(lang, "digest.chart.activity"),
@@ -215,9 +222,9 @@ async def send(
 ) -> Message:
     """Send a digest or report: the chart, then the text; returns the last message."""
     png = await asyncio.to_thread(chart_service.render, chart_data(services, lang, digest))
-    caption = services.text(
-        lang, "digest.caption", team=digest.team, period=_period(digest.period), days=len(digest.activity)
-    )[:CAPTION_MAX]
+    caption = services.text(lang, "digest.caption", team=digest.team, chart=_period(digest.chart_period))[
+        :CAPTION_MAX
+    ]
     await bot.send_photo(
         chat_id,
         InputFile(png, filename=f"digest-{_day(digest.period.last)}.png"),
@@ -284,13 +291,13 @@ def _parse_day(raw: str) -> date | None:
         return None
 
 
-def _money_items(listing: svc.Listing) -> svc.Listing:
+def _money_items(listing: svc.Listing, currency: str) -> svc.Listing:
     items = [
         svc.Item(
             i.customer_id,
             i.name,
             i.owner,
-            {**i.detail, "revenue": money(i.detail["revenue"])}
+            {**i.detail, "revenue": money.format_money(i.detail["revenue"], currency)}
             if isinstance(i.detail.get("revenue"), Decimal)
             else i.detail,
         )
@@ -365,11 +372,27 @@ async def on_digest(update: Update, context: BotContext) -> None:
 async def on_list(update: Update, context: BotContext) -> None:
     """One of the digest's lists, a page at a time (the first page as a new message)."""
     team_id, key, offset = context.arg_id(0), context.arg(1, ""), context.arg_id(2, default=0)
-    name = LISTS.get(key)
-    if name is None:
+    if key not in LISTS:
         await answer_query(update, context.alert("error.stale"))
         return
     await answer_query(update)
+    await _show_list(update, context, team_id, key, offset, edit=context.arg(3, "0") == "1")
+
+
+@router.callback("dr", Perm.LEAD, Target.TEAM)
+async def on_resolve(update: Update, context: BotContext) -> None:
+    """✅ on a complaint of the list: resolved; the list shows what is still open."""
+    team_id, outcome_id, offset = context.arg_id(0), context.arg_id(1), context.arg_id(2, default=0)
+    actor, now = context.actor, context.services.now()
+    done = await context.services.db(lambda s: complaint_service.resolve(s, actor, outcome_id, now=now))
+    await answer_query(update, context.alert("complaint.resolved", name=done.name))
+    await _show_list(update, context, team_id, "c", offset, edit=True)
+
+
+async def _show_list(
+    update: Update, context: BotContext, team_id: int, key: str, offset: int, *, edit: bool
+) -> None:
+    name = LISTS[key]
     services, now = context.services, context.services.now()
 
     async def load(session: Any) -> svc.Listing:
@@ -383,7 +406,8 @@ async def on_list(update: Update, context: BotContext) -> None:
         if name == "complaints":
             return await svc.complaints(session, team_id=team_id, today=today, offset=offset)
         if name == "at_risk":
-            return _money_items(await svc.at_risk(session, team=team, today=today, offset=offset))
+            found = await svc.at_risk(session, team=team, today=today, offset=offset)
+            return _money_items(found, money.currency_of(team.settings))
         return await svc.quiet_a(session, team=team, now=now, offset=offset)
 
     listing = await services.db(load)
@@ -393,9 +417,15 @@ async def on_list(update: Update, context: BotContext) -> None:
         else context.t("digest.list_empty")
     )
     rows = _customer_buttons(listing.items)
+    if name == "complaints":
+        rows += [
+            [button(context.t("btn.complaint_resolved", name=i.name), "dr", team_id, i.ref, offset)]
+            for i in listing.items
+            if i.ref is not None
+        ]
     rows.append(_pager("dl", listing.total, offset, svc.PAGE, team_id, key, context))
     rows.append([button(context.t("btn.menu"), "m")])
-    await reply(update, context, text, keyboard(rows), edit=context.arg(3, "0") == "1")
+    await reply(update, context, text, keyboard(rows), edit=edit)
 
 
 def _customer_buttons(items: list[svc.Item]) -> list[list[Button]]:
@@ -468,7 +498,8 @@ async def on_rep_day(update: Update, context: BotContext) -> None:
             {
                 **i.detail,
                 "kind": context.t(f"note_kind.{i.detail['kind']}"),
-                "text": _shorten(i.detail["text"]),
+                "text": _shorten(entry_text(context, i.detail["kind"], i.detail["text"], i.detail["meta"])),
+                "file": words.file_kind(context.services, context.lang, i.detail.get("file")),
             },
         )
         for i in listing.items
@@ -523,17 +554,11 @@ async def on_csv(update: Update, context: BotContext) -> None:
     assert chat is not None
 
     def label(key: str) -> str:
-        return context.t(f"digest.col.{key}")
+        return context.t(f"digest.col.{key}", currency=digest.currency)
 
     def cell(column: str, value: Any) -> Any:
         """Words in the reader's language for roles, stages and yes/no."""
-        if isinstance(value, bool):
-            return context.t("digest.yes") if value else ""
-        if column == "role":
-            return context.t(f"role.{value}")
-        if column == "stage":
-            return context.t(f"stage.{value}")
-        return value
+        return words.stored(services, context.lang, column, value)
 
     rep_rows = [[cell(c, v) for c, v in zip(rep_cols, row, strict=True)] for row in rep_rows]
     customer_rows = [[cell(c, v) for c, v in zip(customer_cols, row, strict=True)] for row in customer_rows]
@@ -555,14 +580,19 @@ async def on_csv(update: Update, context: BotContext) -> None:
 async def _show_settings(update: Update, context: BotContext, team_id: int) -> None:
     actor = context.actor
 
-    async def load(session: Any) -> tuple[svc.Prefs, str, svc.AnalyticsRules]:
+    async def load(session: Any) -> tuple[svc.Prefs, str, svc.AnalyticsRules, str]:
         team = await session.get(Team, team_id)
         if team is None:
             raise NotAllowed()
         zone = await svc.lead_zone(session, team, actor.user_id)
-        return svc.prefs(team, actor.user_id), zone, svc.analytics_rules(team)
+        return (
+            svc.prefs(team, actor.user_id),
+            zone,
+            svc.analytics_rules(team),
+            money.currency_of(team.settings),
+        )
 
-    mine, zone, rules = await context.services.db(load)
+    mine, zone, rules, currency = await context.services.db(load)
     text = context.t(
         "digest.settings",
         off=mine.off,
@@ -572,6 +602,7 @@ async def _show_settings(update: Update, context: BotContext, team_id: int) -> N
         a=rules.a_share,
         b=rules.ab_share - rules.a_share,
         churn=f"{rules.churn / 10:g}",
+        currency=currency,
     )
     hours = [
         button(
@@ -609,13 +640,19 @@ async def _show_settings(update: Update, context: BotContext, team_id: int) -> N
                 for v in values
             ]
         )
+    rows.append(
+        [
+            button(context.t("btn.currency", sign=sign, current=sign == currency), "da", team_id, "m", index)
+            for index, sign in enumerate(money.CURRENCIES)
+        ]
+    )
     rows.append([button(context.t("btn.menu"), "m")])
     await reply(update, context, text, keyboard(rows), edit=update.callback_query is not None)
 
 
 @router.callback("da", Perm.LEAD, Target.TEAM)
 async def on_rule(update: Update, context: BotContext) -> None:
-    """Change a grade cut-off or the churn factor."""
+    """Change a grade cut-off, the churn factor or the currency."""
     team_id, rule, value, actor = context.arg_id(0), context.arg(1, ""), context.arg_id(2), context.actor
     await context.services.db(lambda s: svc.set_rule(s, actor, team_id=team_id, rule=rule, value=value))
     await answer_query(update)

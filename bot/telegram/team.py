@@ -16,7 +16,7 @@ from bot.services import export as export_service
 from bot.services import flows as flow_store
 from bot.services import team as svc
 from bot.storage.models import Team
-from bot.telegram import flows
+from bot.telegram import flows, words
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
@@ -300,7 +300,13 @@ async def _send_export(update: Update, context: BotContext, team_id: int | None,
         )
 
     tables = await context.services.db(
-        lambda s: export_service.export_tables(s, actor, team_id=team_id, label=label)
+        lambda s: export_service.export_tables(
+            s,
+            actor,
+            team_id=team_id,
+            label=label,
+            words=lambda column, cell: words.stored(context.services, label_lang, column, cell),
+        )
     )
     chat_id = update.effective_chat.id if update.effective_chat else actor.user_id
     stamp = context.services.now().strftime("%Y%m%d")

@@ -95,7 +95,12 @@ async def test_notes_text_photo_voice_and_timeline(bot: Driver) -> None:
     await bot.press(REP, "打开资料卡")
     replies = await bot.press(REP, "时间线")
     timeline = texts(replies)
-    assert "想加订小包装" in timeline and "样品照片" in timeline and "[voice]" in timeline
+    assert (
+        "想加订小包装" in timeline
+        and "样品照片" in timeline
+        and "[语音]" in timeline
+        and "voice" not in timeline
+    )
     replies = await bot.press(REP, "照片")
     assert replies[-1].kind == "photo"
 

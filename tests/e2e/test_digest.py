@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -311,5 +312,137 @@ async def test_the_weekly_report_exports_members_and_customers_to_csv(bot: Drive
     header, *rows = customers
     found = dict(zip(header, next(r for r in rows if r[0] == str(cid)), strict=True))
     assert found["客户"] == "张伟" and found["负责人"] == "王芳" and found["购买次数"] == "1"
-    assert found["累计金额"] == "15000.00" and found["阶段"] == "已成交" and found["流失风险"] == ""
+    assert found["累计金额（¥）"] == "15000.00" and found["阶段"] == "已成交" and found["流失风险"] == ""
     assert world.team
+
+
+# ---------------------------------------------------------------- issue 16, item 15
+
+
+async def _english(bot: Driver, uid: int) -> None:
+    await bot.send(uid, "/language")
+    await bot.press(uid, "English")
+
+
+async def _sale(bot: Driver, rep: int, name: str, amount: str) -> int:
+    cid = await add_customer(bot, rep, name)
+    await bot.send(rep, name)
+    await bot.press(rep, "成交")
+    await bot.send(rep, amount)
+    await bot.press(rep, "跳过")
+    await bot.send(rep, "今天")
+    return cid
+
+
+def _line(body: str, start: str) -> str:
+    return next((line for line in body.splitlines() if line.startswith(start)), "")
+
+
+async def test_member_lines_have_one_legend_amounts_a_currency_and_an_idle_lead_is_not_listed(
+    bot: Driver, clock: FakeClock
+) -> None:
+    await build_world(bot)
+    await _sale(bot, REP, "张伟", "1.5万")
+    clock.advance(days=1)
+    body = texts(await bot.send(LEAD, "/digest"))
+    legend = "📝 记录 · ▶️ 剧本 · 🆕 新客户 · 🎯 阶段推进 · 💰 成交"
+    assert body.count(legend) == 1, body
+    assert "共 ¥15,000.00" in body and "（¥15,000.00）" in body
+    assert _line(body, "💤 没有记录") == "💤 没有记录：Tom", "the lead is not a rep without records"
+
+    await _english(bot, LEAD)
+    body = texts(await bot.send(LEAD, "/digest"))
+    assert body.count("📝 notes · ▶️ playbooks · 🆕 new customers · 🎯 stage moves · 💰 sales") == 1
+    assert "1 sales, ¥15,000.00" in body and "(¥15,000.00)" in body
+    assert _line(body, "💤 Nothing recorded") == "💤 Nothing recorded: Tom"
+
+
+async def test_a_lead_with_activity_of_their_own_is_shown_with_it(bot: Driver, clock: FakeClock) -> None:
+    await build_world(bot)
+    await add_customer(bot, LEAD, "刘洋")
+    clock.advance(days=1)
+    body = texts(await bot.send(LEAD, "/digest"))
+    assert "• <b>李娜</b>（组长）：" in body and "李娜" not in _line(body, "💤 没有记录")
+
+
+async def test_the_currency_is_the_teams_in_the_digest_the_report_and_its_csv(
+    bot: Driver, clock: FakeClock
+) -> None:
+    import csv
+    import io
+
+    world = await build_world(bot)
+    await _sale(bot, REP, "张伟", "1.5万")
+    await bot.send(LEAD, "/digest")
+    await bot.press(LEAD, "简报设置")
+    screen = await bot.press(LEAD, "US$")
+    assert "✅ US$" in str(screen[-1].reply_markup)
+    report = texts(await bot.send(LEAD, "/report week"))
+    assert "US$15,000.00" in report and "¥" not in report
+    files = [m for m in await bot.press(LEAD, "导出 CSV") if m.kind == "document"]
+    assert files[0].file_bytes is not None and files[1].file_bytes is not None
+    members = list(csv.reader(io.StringIO(files[0].file_bytes.decode("utf-8-sig"))))
+    customers = list(csv.reader(io.StringIO(files[1].file_bytes.decode("utf-8-sig"))))
+    assert "成交金额（US$）" in members[0] and "累计金额（US$）" in customers[0]
+    await _english(bot, LEAD)
+    await bot.send(LEAD, "/report week")
+    files = [m for m in await bot.press(LEAD, "CSV export") if m.kind == "document"]
+    assert files[0].file_bytes is not None
+    assert "Amount (US$)" in files[0].file_bytes.decode("utf-8-sig").splitlines()[0]
+    assert world.team
+
+
+async def _objections_yesterday(bot: Driver, team: int, cid: int, clock: FakeClock) -> None:
+    from bot.storage.models import Outcome
+
+    async def add(session):  # type: ignore[no-untyped-def]
+        at = clock.current - timedelta(days=1)
+        for method, result in [("yes_but", "won"), ("boomerang", "lost"), ("yes_but", "won")]:
+            session.add(
+                Outcome(
+                    team_id=team,
+                    customer_id=cid,
+                    user_id=REP,
+                    playbook="objection",
+                    kind="objection",
+                    type="price",
+                    method=method,
+                    result=result,
+                    created_at=at,
+                )
+            )
+
+    await bot.services.db(add)
+
+
+async def test_the_digest_and_stats_give_a_method_the_same_figures(bot: Driver, clock: FakeClock) -> None:
+    world = await build_world(bot)
+    cid = await add_customer(bot, REP, "张伟")
+    await _objections_yesterday(bot, world.team, cid, clock)
+    digest = texts(await bot.send(LEAD, "/digest"))
+    stats = texts(await bot.send(LEAD, "/stats"))
+    assert "• 价格：嫌贵、比价：3 次" in digest, digest
+    method = "转折法：先认同再转"
+    assert f"{method}：2 次中成功 2 次" in stats
+    assert f"最管用的是<b>{method}</b>（2 次中成功 2 次）" in digest, digest
+    await _english(bot, LEAD)
+    digest = texts(await bot.send(LEAD, "/digest"))
+    stats = texts(await bot.send(LEAD, "/stats"))
+    found = re.search(r"won most with <b>([^<]+)</b> \((won \d+ of \d+)\)", digest)
+    assert found is not None, digest
+    assert f"{found.group(1)}: {found.group(2)}" in stats and found.group(2) == "won 2 of 2"
+
+
+async def test_the_chart_title_names_the_days_its_axis_shows(bot: Driver, clock: FakeClock) -> None:
+    from bot.telegram import digest as handlers
+
+    world = await build_world(bot)
+    for kind, days in (("day", 14), ("week", 7), ("month", 30)):
+        digest = await handlers.build(bot.services, team_id=world.team, kind=kind, reader=LEAD)
+        data = handlers.chart_data(bot.services, "zh", digest)
+        first, last = digest.activity[0][0], digest.activity[-1][0]
+        assert len(data.days) == days and data.days[0][0] == first.strftime("%m-%d"), kind
+        assert data.title == f"Alpha · {first.isoformat()} – {last.isoformat()}", (kind, data.title)
+    replies = await bot.send(LEAD, "/report week")
+    caption = _photos(replies)[0].caption or ""
+    assert "2026-11-17 – 2026-11-23" in caption and "每日活动" in caption, caption

@@ -381,3 +381,29 @@ async def test_a_lead_changes_the_grade_cut_offs_and_the_grades_follow(engine: A
         assert digest.at_risk.total == 1, "144 days is still over 3× the usual 31"
         with pytest.raises(NotAllowed):
             await svc.set_rule(session, lead, team_id=team_id, rule="a", value=55)
+
+
+async def test_the_best_method_is_counted_as_stats_counts_it_and_charts_cover_their_title(
+    engine: AsyncEngine,
+) -> None:
+    from bot.domain.access import Actor, Role
+    from bot.services import playbooks as playbook_service
+
+    team_id, _, _ = await _build(engine)
+    async with transaction(make_session_factory(engine)) as session:
+        day = await svc.build(session, team_id=team_id, kind="day", now=NOW, tz="Asia/Shanghai")
+        week = await svc.build(session, team_id=team_id, kind="week", now=NOW, tz="Asia/Shanghai")
+        stats = await playbook_service.stats(
+            session,
+            Actor(LEAD, Role.LEAD, team_id),
+            team_id=team_id,
+            since=day.period.start,
+            until=day.period.end,
+        )
+    price = day.objections[0]
+    row = next(r for r in stats.team if (r.kind, r.type, r.method) == ("objection", "price", "yes_but"))
+    assert (price.best_method, price.best_wins, price.best_tries) == (row.method, row.wins, row.tries)
+    assert (price.best_wins, price.best_tries) == (2, 2), "the method's own tries, not every price objection"
+    assert week.chart_period == week.period and len(week.activity) == 7
+    assert day.chart_period == svc.Period(date(2026, 11, 9), date(2026, 11, 22), "Asia/Shanghai")
+    assert [d for d, _, _ in day.activity] == [day.chart_period.first + timedelta(days=n) for n in range(14)]

@@ -12,7 +12,7 @@ from bot.domain.errors import InvalidInput
 from bot.services import customers as svc
 from bot.services import flows as flow_store
 from bot.storage.models import Customer, Note, User
-from bot.telegram import flows
+from bot.telegram import flows, words
 from bot.telegram.cards.find import PAGE
 from bot.telegram.cards.view import leave_to_card, stage_label
 from bot.telegram.context import BotContext
@@ -166,7 +166,7 @@ async def on_timeline(update: Update, context: BotContext) -> None:
             "kind": context.t(f"note_kind.{note.kind}"),
             "author": authors.get(note.author_id or 0, ""),
             "text": note_text(context, note),
-            "file": note.file_kind,
+            "file": words.file_kind(context.services, context.lang, note.file_kind),
         }
         for note in page.items
     ]
@@ -206,14 +206,19 @@ async def on_timeline(update: Update, context: BotContext) -> None:
 
 def note_text(context: BotContext, note: Note) -> str:
     """A timeline entry's text; system entries are rendered from their facts in the reader's language."""
-    if note.kind == "system" and note.meta.get("event"):
-        facts = {k: str(v) for k, v in note.meta.items() if k != "event"}
-        if note.meta["event"] == "stage":
+    return entry_text(context, note.kind, note.text, note.meta)
+
+
+def entry_text(context: BotContext, kind: str, text: str, meta: dict[str, Any]) -> str:
+    """`note_text` from a note's kind, text and facts (lists that read them without the Note)."""
+    if kind == "system" and meta.get("event"):
+        facts = {k: str(v) for k, v in meta.items() if k != "event"}
+        if meta["event"] == "stage":
             facts = {k: stage_label(context, v) for k, v in facts.items()}
-        key = f"timeline.system.{note.meta['event']}"
+        key = f"timeline.system.{meta['event']}"
         if context.services.catalogue.has(key):
             return context.t(key, **facts)
-    return shorten(note.text, 600)
+    return shorten(text, 600)
 
 
 def _local(moment: Any, tz: str) -> str:
