@@ -943,13 +943,22 @@ def split_reminder(text: str, *, today: date) -> tuple[When, str] | None:
         for n in range(min(len(first) - 1, _CHARACTERS_TRIED), 1, -1)
     ]
     for when, what in candidates:
-        if not what.strip() or _only_a_time(what):
+        if not what.strip() or _only_a_time(what) or _ends_with_filler(when):
             continue
         try:
             return parse_when(when, today=today), what.strip()
         except DateParseError:
             continue
     return None
+
+
+# Words dateparser skips (its "skip" lists for zh and en): a date text ending in one
+# would swallow the first word of what to do (后天约刘洋吃饭, tomorrow the quote…).
+_FILLERS: Final = re.compile(r"(?:约|\b(?:about|and|at|by|from|just|of|on|the))$", re.IGNORECASE)
+
+
+def _ends_with_filler(text: str) -> bool:
+    return _FILLERS.search(text.strip()) is not None
 
 
 def _only_a_time(text: str) -> bool:
@@ -981,6 +990,20 @@ def format_date(parsed: ParsedDate, lang: str) -> str:
         return f"{text}, {parsed.year}" if parsed.year is not None else text
     text = f"{parsed.day} {_EN_MONTHS[parsed.month]}"
     return f"{text} {parsed.year}" if parsed.year is not None else text
+
+
+def when_from_today(text: str, *, today: date) -> When:
+    """A day (and maybe a time) for something to happen: today or later (`下周二上午`, `月底`).
+
+    Raises InvalidInput with a message for the user when it cannot be read or has passed.
+    """
+    try:
+        when = parse_when(text, today=today)
+    except DateParseError:
+        raise InvalidInput("error.date") from None
+    if when.day < today:
+        raise InvalidInput("remind.past")
+    return when
 
 
 def day_from_today(text: str, *, today: date) -> date:

@@ -511,6 +511,10 @@ def test_parse_when_refuses_impossible_times(text: str) -> None:
         ("tomorrow at 3pm send the quote", When(date(2026, 11, 24), "15:00"), "send the quote"),
         ("end of the month invoice Bob", When(date(2026, 11, 30)), "invoice Bob"),
         ("明天给张伟打电话", When(date(2026, 11, 24)), "给张伟打电话"),
+        # Words dateparser would skip stay in what to do.
+        ("后天约刘洋吃饭", When(date(2026, 11, 25)), "约刘洋吃饭"),
+        ("tomorrow the quote for Bob", When(date(2026, 11, 24)), "the quote for Bob"),
+        ("friday at 3pm lunch with Anna", When(date(2026, 11, 27), "15:00"), "lunch with Anna"),
     ],
 )
 def test_split_reminder(typed: str, when: When, what: str) -> None:
