@@ -13,7 +13,7 @@ from sqlalchemy import String, func, literal, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import analytics, mentions
+from bot.domain import analytics, mentions, workdays
 from bot.domain.access import Actor, can_edit_customer
 from bot.domain.dates import DAY_PARTS, ParsedDate
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
@@ -271,6 +271,12 @@ async def customers_named(session: AsyncSession, actor: Actor, text: str) -> lis
     by_id = {c.id: c for c in found if can_edit_customer(actor, customer_service.ref(c))}
     named = [mentions.Named(cid, (c.name, c.nickname or "")) for cid, c in by_id.items() if cid is not None]
     return [by_id[cid] for cid in mentions.mentioned(text, named)][:CANDIDATES_MAX]
+
+
+async def working_day(session: AsyncSession, team_id: int, day: date) -> date:
+    """A date the bot computed ("in 3 days"), moved off the team's days off."""
+    team = await session.get(Team, team_id)
+    return workdays.shift_for(team.settings if team else {}, day)
 
 
 async def finish_task(session: AsyncSession, actor: Actor, task_id: int, *, now: datetime) -> Task:
