@@ -26,6 +26,15 @@ Which forms are parsed where was decided by measuring dateparser 1.5.0 with
   gives one rule in both languages.
 * Lunar dates are converted with lunar_python's LunarMonth/Solar; only the
   Chinese wording around them is hand-parsed.
+* Parts of a month or year (``下个月初``, ``月底``, ``end of the month``, ``年底``)
+  and the days around public holidays (``春节后``, ``国庆前``, ``after national
+  day``) are hand-written: dateparser reads none of them. Holidays come from the
+  ``holidays`` library's official Chinese calendar, make-up working days (调休)
+  included; for a year whose schedule is not published yet, the Spring Festival
+  and National Day holidays are taken to last their usual week.
+* A time of day after the date (``下周二上午``, ``明天下午3点``, ``tomorrow at
+  3pm``) is split off first: `parse_date` reads the day and ignores it,
+  `parse_when` keeps it.
 
 dateparser is imported lazily: it costs ~0.1 s to import and to load its
 language data, and most inputs never need it.
@@ -41,12 +50,22 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
+import holidays
 from lunar_python import LunarMonth, Solar
 from lunar_python.util import LunarUtil
 
 from bot.domain.errors import InvalidInput
 
-__all__ = ["DateParseError", "ParsedDate", "format_date", "parse_date"]
+__all__ = [
+    "DAY_PARTS",
+    "DateParseError",
+    "ParsedDate",
+    "When",
+    "format_date",
+    "parse_date",
+    "parse_when",
+    "split_reminder",
+]
 
 MAX_INPUT_LENGTH: Final = 100
 
@@ -464,6 +483,309 @@ def _rewrite_chinese_offset(compact: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------
+# Parts of a month or year: 下个月初, 月底, end of the month, 年底
+
+_CN_MONTH_PART_RE: Final = re.compile(
+    r"(?P<which>下下个?|下个?|上个?|本|这个?|当)?月(?P<part>初|上旬|中旬|中|下旬|底|末)(?:前|之前|以前)?"
+)
+_CN_YEAR_PART_RE: Final = re.compile(r"(?P<which>今|明|去)?年年?(?P<part>初|中|底|末)(?:前|之前|以前)?")
+_EN_PART_RE: Final = re.compile(
+    r"(?:by |at |around |in |on |until )?(?:the )?"
+    r"(?P<part>early|beginning of|start of|mid|mid-|middle of|end of|late)\s*"
+    r"(?:the )?(?P<which>this |next |last )?(?P<unit>month|year)"
+    r"|(?P<which2>this |next )?(?P<unit2>month|year)[- ]end"
+)
+# Day of the month (0 = the last) that each part points at.
+_PART_DAYS: Final = {
+    "初": 1,
+    "上旬": 1,
+    "early": 1,
+    "beginning of": 1,
+    "start of": 1,
+    "中": 15,
+    "中旬": 15,
+    "mid": 15,
+    "mid-": 15,
+    "middle of": 15,
+    "下旬": 21,
+    "late": 21,
+    "底": 0,
+    "末": 0,
+    "end of": 0,
+}
+_PERIOD_OFFSETS: Final = {
+    "下下": 2,
+    "下下个": 2,
+    "下": 1,
+    "下个": 1,
+    "next": 1,
+    "明": 1,
+    "上": -1,
+    "上个": -1,
+    "last": -1,
+    "去": -1,
+    "本": 0,
+    "这": 0,
+    "这个": 0,
+    "当": 0,
+    "this": 0,
+    "今": 0,
+}
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def _part_of_month(year: int, month: int, day: int) -> date:
+    return date(year, month, day or calendar.monthrange(year, month)[1])
+
+
+def _part_of_year(year: int, day: int) -> date:
+    """初 is 1 January, 中 1 July, 底 31 December."""
+    return date(year, {1: 1, 15: 7, 21: 10, 0: 12}[day], 31 if day == 0 else 1)
+
+
+def _nearest(candidates: list[date], today: date, past: bool) -> date:
+    """The first candidate on or after today (with `past`, the last on or before it)."""
+    if past:
+        return max((d for d in candidates if d <= today), default=min(candidates))
+    return min((d for d in candidates if d >= today), default=max(candidates))
+
+
+def _parse_period(text: str, compact: str, today: date, past: bool) -> ParsedDate | None:
+    """下个月初, 月底, 下个月中, 年底, 明年初, early next month, end of the month, year end."""
+    unit, which, part = "month", None, None
+    if match := _CN_MONTH_PART_RE.fullmatch(compact):
+        which, part = match["which"], match["part"]
+    elif match := _CN_YEAR_PART_RE.fullmatch(compact):
+        unit, which, part = "year", match["which"], match["part"]
+    elif match := _EN_PART_RE.fullmatch(text):
+        if match["unit"]:
+            unit, which, part = match["unit"], match["which"], match["part"]
+        else:
+            unit, which, part = match["unit2"], match["which2"], "end of"
+        which = which.strip() if which else None
+    else:
+        return None
+    day = _PART_DAYS[part]
+    if unit == "month":
+
+        def month_part(months: int) -> date:
+            return _part_of_month(*_add_months(today.year, today.month, months), day)
+
+        if which is None:
+            found = _nearest([month_part(n) for n in (-1, 0, 1)], today, past)
+        else:
+            found = month_part(_PERIOD_OFFSETS[which])
+    elif which is None:
+        found = _nearest([_part_of_year(today.year + n, day) for n in (-1, 0, 1)], today, past)
+    else:
+        found = _part_of_year(today.year + _PERIOD_OFFSETS[which], day)
+    return ParsedDate(found.year, found.month, found.day, relative=True)
+
+
+# ---------------------------------------------------------------------------
+# Before and after public holidays: 春节后, 国庆前, after national day
+
+_CN_FESTIVAL_RE: Final = re.compile(
+    r"(?P<name>春节|过年|年|国庆节?|十一|五一|劳动节|元旦|清明节?|端午节?|中秋节?)"
+    r"(?:假期|长假|假)?(?P<dir>以后|之后|过后|后|以前|之前|前)"
+)
+_EN_FESTIVAL_RE: Final = re.compile(
+    r"(?P<dir>after|before) (?:the )?"
+    r"(?P<name>spring festival|chinese new year|lunar new year|cny|national day|golden week"
+    r"|may day|labou?r day|new year(?:'s day)?|qingming(?: festival)?|tomb-sweeping day"
+    r"|dragon boat(?: festival)?|mid-autumn(?: festival)?)"
+    r"(?: holidays?| break)?"
+)
+# The holiday each word names, by its name in the holidays library (en_US).
+_FESTIVALS: Final = {
+    "春节": "Chinese New Year (Spring Festival)",
+    "过年": "Chinese New Year (Spring Festival)",
+    "年": "Chinese New Year (Spring Festival)",
+    "spring festival": "Chinese New Year (Spring Festival)",
+    "chinese new year": "Chinese New Year (Spring Festival)",
+    "lunar new year": "Chinese New Year (Spring Festival)",
+    "cny": "Chinese New Year (Spring Festival)",
+    "国庆": "National Day",
+    "十一": "National Day",
+    "national day": "National Day",
+    "golden week": "National Day",
+    "五一": "Labor Day",
+    "劳动": "Labor Day",
+    "may day": "Labor Day",
+    "labor day": "Labor Day",
+    "labour day": "Labor Day",
+    "元旦": "New Year's Day",
+    "new year": "New Year's Day",
+    "new year's day": "New Year's Day",
+    "清明": "Tomb-Sweeping Day",
+    "qingming": "Tomb-Sweeping Day",
+    "tomb-sweeping day": "Tomb-Sweeping Day",
+    "端午": "Dragon Boat Festival",
+    "dragon boat": "Dragon Boat Festival",
+    "中秋": "Mid-Autumn Festival",
+    "mid-autumn": "Mid-Autumn Festival",
+}
+# How long the holiday usually lasts from its first named day, for years whose
+# official schedule is not published yet (the library then only knows the
+# festival days themselves): Spring Festival to 初七, National Day to 7 October.
+_USUAL_LENGTH: Final = {"Chinese New Year (Spring Festival)": 7, "National Day": 7}
+
+
+# The years the holidays library computes China's calendar for.
+_HOLIDAY_YEARS: Final = (1950, 2100)
+
+
+@lru_cache(maxsize=16)
+def _china(year: int) -> Any:
+    """China's public holidays and make-up working days (调休) from the year before to the year after."""
+    return holidays.country_holidays("CN", years=range(year - 1, year + 2), language="en_US")
+
+
+@lru_cache(maxsize=128)
+def _holiday_span(name: str, year: int) -> tuple[date, date] | None:
+    """First and last day off of the holiday `name` in `year`, the weekends it touches included."""
+    if not _HOLIDAY_YEARS[0] < year < _HOLIDAY_YEARS[1]:
+        return None
+    table = _china(year)
+    days = sorted(d for d in table.get_named(name, lookup="startswith") if d.year == year)
+    if not days:
+        return None
+    first, last = days[0], days[-1]
+    published = any(d.year == year for d in table.weekend_workdays)
+    if not published and name in _USUAL_LENGTH:
+        last = max(last, first + timedelta(days=_USUAL_LENGTH[name] - 1))
+    one = timedelta(days=1)
+    while not table.is_working_day(first - one):
+        first -= one
+    while not table.is_working_day(last + one):
+        last += one
+    return first, last
+
+
+def _parse_festival(text: str, compact: str, today: date, past: bool) -> ParsedDate | None:
+    """The first working day after a holiday (春节后), or the last one before it (国庆前)."""
+    if match := _CN_FESTIVAL_RE.fullmatch(compact):
+        word, after = match["name"], match["dir"].endswith("后")
+    elif match := _EN_FESTIVAL_RE.fullmatch(text):
+        word, after = match["name"], match["dir"] == "after"
+    else:
+        return None
+    name = _FESTIVALS.get(word) or _FESTIVALS[word.removesuffix("节").removesuffix(" festival")]
+    candidates = []
+    for year in range(today.year - 1, today.year + 2):
+        span = _holiday_span(name, year)
+        if span is not None:
+            candidates.append(span[1] + timedelta(days=1) if after else span[0] - timedelta(days=1))
+    if not candidates:
+        return None
+    found = _nearest(candidates, today, past)
+    return ParsedDate(found.year, found.month, found.day, relative=True)
+
+
+# ---------------------------------------------------------------------------
+# Times of day: 上午, 下午3点, 15:30, morning, at 3pm
+
+DAY_PARTS: Final = ("morning", "noon", "afternoon", "evening")
+_CN_PARTS: Final = {
+    "上午": "morning",
+    "早上": "morning",
+    "早晨": "morning",
+    "一早": "morning",
+    "中午": "noon",
+    "下午": "afternoon",
+    "傍晚": "evening",
+    "晚上": "evening",
+    "夜里": "evening",
+}
+_EN_PARTS: Final = {
+    "morning": "morning",
+    "noon": "noon",
+    "midday": "noon",
+    "lunchtime": "noon",
+    "afternoon": "afternoon",
+    "evening": "evening",
+    "night": "evening",
+}
+_CN_HOUR: Final = r"\d{1,2}|[零〇一二两三四五六七八九十]{1,3}"
+_CN_TIME_RE: Final = re.compile(
+    rf"(?P<rest>.*?)\s*(?P<part>{'|'.join(_CN_PARTS)})?\s*"
+    rf"(?:(?P<h>{_CN_HOUR})\s*[点时](?:(?P<half>半)|(?P<quarter>一刻)|(?P<m>\d{{1,2}}|[零〇一二三四五六七八九十]{{1,3}})分?)?"
+    r"|(?P<hc>\d{1,2}):(?P<mc>\d{2}))?"
+)
+_EN_TIME_RE: Final = re.compile(
+    r"(?P<rest>.*?)(?:^|\s+)"
+    r"(?:(?:in the |at )?(?P<part>morning|noon|midday|lunchtime|afternoon|evening|night)"
+    r"|(?:at |@ ?)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)"
+    r"|(?:at |@ ?)(?P<ha>\d{1,2})(?::(?P<ma>\d{2}))?"
+    r"|(?:at |@ ?)?(?P<hc>\d{1,2}):(?P<mc>\d{2}))"
+)
+# 今晚 = today in the evening; the others likewise.
+_SHORT_DAYTIMES: Final = {
+    "今晚": "今天晚上",
+    "明晚": "明天晚上",
+    "明早": "明天早上",
+    "今早": "今天早上",
+    "tonight": "today evening",
+}
+
+
+def _clock(hour: int, minute: int, part: str | None) -> str:
+    """The clock time "15:30"; a part of the day shifts the hour (下午3点 = 15:00); ValueError if none."""
+    later = part in ("afternoon", "evening") and 1 <= hour < 12
+    if later or (part == "noon" and 1 <= hour <= 3):
+        hour += 12
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"no such time: {hour}:{minute}")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _number(raw: str) -> int:
+    value = _cn_int(raw)
+    if value is None:
+        raise ValueError(f"not a number: {raw}")
+    return value
+
+
+def _split_time(normal: str) -> tuple[str, str | None]:
+    """("下周二", "morning") from "下周二上午", ("tomorrow", "15:00") from "tomorrow at 3pm".
+
+    The text unchanged and None when it ends with no time of day; ValueError for
+    a time that cannot be (25点, 10:75).
+    """
+    for short, long in _SHORT_DAYTIMES.items():
+        if normal == short or normal.startswith(short if _CJK_RE.match(short) else short + " "):
+            normal = long + normal[len(short) :]
+            break
+    cn = _CN_TIME_RE.fullmatch(normal) if _CJK_RE.search(normal) else None
+    if cn is not None and (cn["part"] or cn["h"] or cn["hc"]):
+        part = _CN_PARTS[cn["part"]] if cn["part"] else None
+        if cn["hc"]:
+            return cn["rest"], _clock(int(cn["hc"]), int(cn["mc"]), part)
+        if cn["h"]:
+            minute = 30 if cn["half"] else 15 if cn["quarter"] else _number(cn["m"]) if cn["m"] else 0
+            return cn["rest"], _clock(_number(cn["h"]), minute, part)
+        return cn["rest"], part
+    en = _EN_TIME_RE.fullmatch(normal)
+    if en is None:
+        return normal, None
+    if en["part"]:
+        return en["rest"], _EN_PARTS[en["part"]]
+    if en["ampm"]:
+        hour = int(en["h"])
+        if not 1 <= hour <= 12:
+            raise ValueError(f"no such time: {hour}{en['ampm']}")
+        hour = hour % 12 + (12 if en["ampm"].startswith("p") else 0)
+        return en["rest"], _clock(hour, int(en["m"] or 0), None)
+    if en["ha"]:
+        return en["rest"], _clock(int(en["ha"]), int(en["ma"] or 0), None)
+    return en["rest"], _clock(int(en["hc"]), int(en["mc"]), None)
+
+
+# ---------------------------------------------------------------------------
 # dateparser fallback
 
 
@@ -534,17 +856,19 @@ def parse_date(text: str, *, today: date, past: bool = False) -> ParsedDate:
     """
     if len(text) > MAX_INPUT_LENGTH:
         raise DateParseError(text)
-    normal = _normalise(text)
-    # Chinese is written without spaces, so "5 月 17 日" should match too.
-    compact = normal.replace(" ", "")
-    if not compact:
-        raise DateParseError(text)
     try:
+        normal, _ = _split_time(_normalise(text))
+        # Chinese is written without spaces, so "5 月 17 日" should match too.
+        compact = normal.replace(" ", "")
+        if not compact:
+            raise DateParseError(text)
         parsed = (
             _parse_numeric(compact)
             or _parse_chinese_date(compact)
             or _parse_english_lunar(normal)
             or _parse_weekday(normal, compact, today, past=past)
+            or _parse_period(normal, compact, today, past)
+            or _parse_festival(normal, compact, today, past)
         )
         if parsed is not None:
             return parsed
@@ -568,6 +892,84 @@ def parse_date(text: str, *, today: date, past: bool = False) -> ParsedDate:
     return parsed
 
 
+@dataclass(frozen=True)
+class When:
+    """A day to do something on, maybe at a time of day.
+
+    `time` is one of DAY_PARTS ("morning", "noon", "afternoon", "evening") or a
+    clock time "HH:MM"; None when no time was given.
+    """
+
+    day: date
+    time: str | None = None
+
+
+def parse_when(text: str, *, today: date) -> When:
+    """A day and maybe a time, as typed for a reminder: 下周二上午, 明天下午3点, tomorrow at 3pm.
+
+    A time alone (下午3点, tonight) is today. Raises DateParseError if not understood.
+    """
+    if len(text) > MAX_INPUT_LENGTH:
+        raise DateParseError(text)
+    try:
+        rest, time_of_day = _split_time(_normalise(text))
+    except ValueError as exc:
+        raise DateParseError(text) from exc
+    if time_of_day is not None and not rest.strip():
+        return When(today, time_of_day)
+    parsed = parse_date(rest, today=today)
+    day = parsed.next_occurrence(today) if parsed.year is None else parsed.to_date()
+    return When(day, time_of_day)
+
+
+_WORDS_TRIED: Final = 5
+_CHARACTERS_TRIED: Final = 12
+
+
+def split_reminder(text: str, *, today: date) -> tuple[When, str] | None:
+    """`明天给张伟打电话`, `下周二上午 送样品`, `in 3 days call Anna`: the date first, then what.
+
+    The longest leading words (or, in Chinese, characters) that read as a date
+    win; None when no date leads or nothing follows it.
+    """
+    clean = " ".join(text.split())
+    words = clean.split(" ")
+    candidates = [
+        (" ".join(words[:n]), " ".join(words[n:])) for n in range(min(len(words) - 1, _WORDS_TRIED), 0, -1)
+    ]
+    first = words[0]
+    candidates += [
+        (first[:n], first[n:] + clean[len(first) :])
+        for n in range(min(len(first) - 1, _CHARACTERS_TRIED), 1, -1)
+    ]
+    for when, what in candidates:
+        if not what.strip() or _only_a_time(what) or _ends_with_filler(when):
+            continue
+        try:
+            return parse_when(when, today=today), what.strip()
+        except DateParseError:
+            continue
+    return None
+
+
+# Words dateparser skips (its "skip" lists for zh and en): a date text ending in one
+# would swallow the first word of what to do (后天约刘洋吃饭, tomorrow the quote…).
+_FILLERS: Final = re.compile(r"(?:约|\b(?:about|and|at|by|from|just|of|on|the))$", re.IGNORECASE)
+
+
+def _ends_with_filler(text: str) -> bool:
+    return _FILLERS.search(text.strip()) is not None
+
+
+def _only_a_time(text: str) -> bool:
+    """Whether the text is a time of day and nothing else (上午, at 3pm)."""
+    try:
+        rest, time_of_day = _split_time(_normalise(text))
+    except ValueError:
+        return False
+    return time_of_day is not None and not rest.strip()
+
+
 def _lunar_zh(month: int, day: int, leap: bool) -> str:
     """八月十五 / 闰四月初八 / 正月初一, in lunar_python's traditional names."""
     leap_mark = "闰" if leap else ""
@@ -588,6 +990,20 @@ def format_date(parsed: ParsedDate, lang: str) -> str:
         return f"{text}, {parsed.year}" if parsed.year is not None else text
     text = f"{parsed.day} {_EN_MONTHS[parsed.month]}"
     return f"{text} {parsed.year}" if parsed.year is not None else text
+
+
+def when_from_today(text: str, *, today: date) -> When:
+    """A day (and maybe a time) for something to happen: today or later (`下周二上午`, `月底`).
+
+    Raises InvalidInput with a message for the user when it cannot be read or has passed.
+    """
+    try:
+        when = parse_when(text, today=today)
+    except DateParseError:
+        raise InvalidInput("error.date") from None
+    if when.day < today:
+        raise InvalidInput("remind.past")
+    return when
 
 
 def day_from_today(text: str, *, today: date) -> date:

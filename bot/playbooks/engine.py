@@ -378,6 +378,8 @@ class Reminder:
 
     step: str
     due: date
+    # A date the rep gave is kept as given; "in N days" moves off the team's days off.
+    typed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -421,7 +423,7 @@ def actions(playbook: Playbook, state: RunState, *, today: date) -> list[Action]
                 given = answers.get(step.source)
                 due = date.fromisoformat(given["on"]) if isinstance(given, dict) else None
             if due is not None:
-                out.append(Reminder(step.id, due))
+                out.append(Reminder(step.id, due, typed=step.source is not None))
         elif isinstance(step, Record):
             values = dict(step.values)
             for column, key in step.fields.items():

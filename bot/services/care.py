@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import workdays
 from bot.domain.access import Actor, Role
 from bot.domain.care import (
     CareRules,
@@ -606,6 +607,8 @@ async def change_rule(
         care[rule] = (getattr(rules, rule) + step) % 24
     elif rule == "weekly_cap":
         care[rule] = min(max(rules.weekly_cap + step, 0), CAP_MAX)
+    elif rule == workdays.SETTING and arg in {w.value for w in workdays.WorkWeek}:
+        team.settings = {**team.settings, workdays.SETTING: arg}
     elif rule == "occasion" and arg in {o.value for o in Occasion}:
         switched = dict(care.get("occasions") or {})
         switched[arg] = arg not in rules.occasions

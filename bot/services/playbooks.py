@@ -31,6 +31,7 @@ from bot.playbooks.engine import (
     RunState,
     StageChange,
 )
+from bot.services import agenda as agenda_service
 from bot.services import customers as customer_service
 from bot.storage.models import Customer, Outcome, PlaybookRun, Task, User
 
@@ -158,18 +159,23 @@ async def finish_run(
         elif isinstance(action, GradeChange):
             await customer_service.set_grade(session, actor, cid, grade=action.grade, now=now)
         elif isinstance(action, Reminder):
+            due = (
+                action.due
+                if action.typed
+                else await agenda_service.working_day(session, run.team_id, action.due)
+            )
             task = Task(
                 team_id=run.team_id,
                 owner_id=actor.user_id,
                 customer_id=cid,
-                due_on=action.due,
+                due_on=due,
                 text=reminder_texts.get(action.step, "")[:1000],
                 source="playbook",
                 created_at=now,
             )
             session.add(task)
             tasks.append(task)
-            reminders.append(action.due)
+            reminders.append(due)
         elif isinstance(action, OutcomeRecord):
             record = _outcome(run, actor, action, now)
             if record.kind == "complaint" and record.resolved_at is not None:

@@ -208,6 +208,8 @@ class Task(SQLModel, table=True):
     owner_id: int = Field(sa_type=BigInteger)
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     due_on: date
+    # A part of the day ("morning", "noon", "afternoon", "evening") or "HH:MM", as typed.
+    time_of_day: str | None = Field(default=None, max_length=16)
     text: str = Field(max_length=1000)
     source: str = Field(default="manual", max_length=16)
     # The complaint this reminder is about (its due date): ticking it off resolves the complaint.

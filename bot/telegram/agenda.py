@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -10,36 +9,39 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.access import Perm
-from bot.domain.dates import DateParseError, day_from_today, parse_date
+from bot.domain.dates import split_reminder, when_from_today
 from bot.domain.errors import InvalidInput
 from bot.services import agenda as svc
 from bot.services import customers as customer_service
 from bot.services import flows as flow_store
-from bot.storage.models import Task
+from bot.storage.models import Customer, Task
 from bot.telegram import flows
 from bot.telegram.cards.view import leave_to_card
 from bot.telegram.context import BotContext, Services
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.menu import leave_to_menu
 from bot.telegram.routes import Target, router
-from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
+from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten, time_label, when_label
 
 TASK_LABEL_MAX = 28
-_SPACE = re.compile(r"\s+")
 
 
 def render(services: Services, lang: str, agenda: svc.Agenda) -> tuple[str, InlineKeyboardMarkup]:
     """The agenda as a message, with a ✅ for each follow-up and a button per customer."""
 
+    def t(key: str, **params: Any) -> str:
+        return services.text(lang, key, **params)
+
     def task_row(task: Task, name: str | None) -> dict[str, Any]:
-        return {"text": task.text, "name": name, "due": task.due_on.isoformat()}
+        due, time_of_day = task.due_on.isoformat(), time_label(t, task.time_of_day)
+        return {"text": task.text, "name": name, "due": due, "time": time_of_day}
 
     text = services.text(
         lang,
         "agenda.text",
         today=agenda.today.isoformat(),
-        due=[task_row(t, n) for t, n in agenda.due],
-        overdue=[task_row(t, n) for t, n in agenda.overdue],
+        due=[task_row(task, n) for task, n in agenda.due],
+        overdue=[task_row(task, n) for task, n in agenda.overdue],
         overdue_more=agenda.overdue_total - len(agenda.overdue),
         birthdays=[name for _, name in agenda.birthdays],
         behind=[
@@ -58,9 +60,13 @@ def render(services: Services, lang: str, agenda: svc.Agenda) -> tuple[str, Inli
     for task, _ in [*agenda.overdue, *agenda.due]:
         label = services.text(lang, "btn.task_done", text=shorten(task.text, TASK_LABEL_MAX))
         rows.append([button(label, "td", task.id)])
-    people = [(cid, name) for cid, name in agenda.birthdays] + [
-        (b.customer_id, b.name) for b in agenda.behind
-    ]
+    # A reminder about a customer opens their card, as birthdays and overdue contacts do.
+    linked = [(task.customer_id, n) for task, n in [*agenda.overdue, *agenda.due] if task.customer_id and n]
+    people = (
+        [(cid, name) for cid, name in agenda.birthdays]
+        + linked
+        + [(b.customer_id, b.name) for b in agenda.behind]
+    )
     seen: set[int] = set()
     cards = []
     for cid, name in people:
@@ -109,36 +115,16 @@ async def on_task_done(update: Update, context: BotContext) -> None:
 # ---------------------------------------------------------------- reminders
 
 
-def split_when(text: str, today: date) -> tuple[date, str] | None:
-    """`明天给张伟打电话`, `in 3 days call Anna`, `5月17日 送样品`: the date first, then what."""
-    clean = _SPACE.sub(" ", text).strip()
-    words = clean.split(" ")
-    candidates = [(" ".join(words[:n]), " ".join(words[n:])) for n in range(min(len(words) - 1, 5), 0, -1)]
-    first = words[0]
-    candidates += [
-        (first[:n], first[n:] + clean[len(first) :]) for n in range(min(len(first) - 1, 12), 1, -1)
-    ]
-    for when, what in candidates:
-        if not what.strip():
-            continue
-        try:
-            parsed = parse_date(when, today=today)
-        except DateParseError:
-            continue
-        day = parsed.next_occurrence(today) if parsed.year is None else parsed.to_date()
-        return day, what.strip()
-    return None
-
-
 @router.command("remind", Perm.MEMBER)
 async def cmd_remind(update: Update, context: BotContext) -> None:
     """/remind [when what]: a reminder at once, or a short form asking when and what."""
     message = update.effective_message
     raw = (message.text or "").partition(" ")[2] if message else ""
     if raw.strip():
-        found = split_when(raw, context.services.today())
+        found = split_reminder(raw, today=context.services.today())
         if found is not None:
-            await _save(update, context, None, found[0], found[1])
+            when, what = found
+            await _place(update, context, {"when": when.day.isoformat(), "time": when.time, "what": what})
             return
     await flows.start(update, context, "remind", {})
 
@@ -161,7 +147,9 @@ async def on_remind_customer(update: Update, context: BotContext) -> None:
 
 async def _check(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> Any:
     if step.key == "when":
-        return day_from_today(given.text, today=context.services.today()).isoformat()
+        when = when_from_today(given.text, today=context.services.today())
+        shown = when_label(context.t, when.day, when.time)
+        return {"on": when.day.isoformat(), "time": when.time, "shown": shown}
     text = given.text.strip()
     if not text:
         raise InvalidInput("error.empty")
@@ -170,33 +158,106 @@ async def _check(context: BotContext, data: dict[str, Any], step: Step, given: I
     return text
 
 
+def _when_shown(data: dict[str, Any]) -> Any:
+    when = data.get("when")
+    return when.get("shown") if isinstance(when, dict) else when
+
+
 async def _finish(update: Update, context: BotContext, data: dict[str, Any]) -> None:
-    customer_id = int(data["customer_id"]) if data.get("customer_id") is not None else None
-    await _save(update, context, customer_id, date.fromisoformat(data["when"]), str(data["what"]))
+    when = data["when"]
+    day, time_of_day = (when["on"], when.get("time")) if isinstance(when, dict) else (when, None)
+    pending = {"when": day, "time": time_of_day, "what": str(data["what"])}
+    if data.get("customer_id") is not None:
+        pending["customer_id"] = int(data["customer_id"])
+    await _place(update, context, pending)
 
 
-async def _save(update: Update, context: BotContext, customer_id: int | None, day: date, what: str) -> None:
+async def _place(update: Update, context: BotContext, pending: dict[str, Any], *, link: bool = True) -> None:
+    """Save a reminder (linked to the customer it names), or ask which customer it means."""
     actor, services = context.actor, context.services
     today, now = services.today(), services.now()
+    customer_id = pending.get("customer_id")
+    draft = svc.Draft(
+        due_on=date.fromisoformat(pending["when"]),
+        text=str(pending["what"]),
+        time_of_day=pending.get("time"),
+        customer_id=int(customer_id) if customer_id is not None else None,
+    )
 
-    async def save(session: AsyncSession) -> Task:
-        task = await svc.add_reminder(
-            session, actor, due_on=day, text=what, today=today, customer_id=customer_id, now=now
-        )
-        await flow_store.clear_flow(session, actor.user_id)
-        return task
+    async def save(session: AsyncSession) -> svc.Placed:
+        placed = await svc.place_reminder(session, actor, draft, today=today, now=now, link=link)
+        if placed.task is not None:
+            await flow_store.clear_flow(session, actor.user_id)
+        return placed
 
     try:
-        task = await services.db(save)
+        placed = await services.db(save)
     except InvalidInput as error:
-        await reply(update, context, flows.explain(context, error, what))
+        await reply(update, context, flows.explain(context, error, draft.text))
+        return
+    if placed.task is None:
+        await flows.start(update, context, "remind_who", _question(context, pending, placed.candidates))
         return
     context.flow_state = None
+    task = placed.task
     rows = [[button(context.t("btn.today"), "ag")]]
-    if customer_id is not None:
-        rows[0].append(button(context.t("btn.open_card"), "cv", customer_id, "basic"))
-    text = context.t("remind.saved", when=task.due_on.isoformat(), text=task.text)
+    if task.customer_id is not None:
+        rows[0].append(button(context.t("btn.open_card"), "cv", task.customer_id, "basic"))
+    text = context.t(
+        "remind.saved",
+        when=when_label(context.t, task.due_on, task.time_of_day),
+        text=task.text,
+        name=placed.customer.name if placed.customer else None,
+    )
     await reply(update, context, text, keyboard(rows))
+
+
+NO_CUSTOMER = "0"
+
+
+def _question(context: BotContext, pending: dict[str, Any], candidates: list[Customer]) -> dict[str, Any]:
+    """The flow data of "which customer?": the reminder as typed, and one button per customer."""
+    names = {str(c.id): _candidate_label(c) for c in candidates}
+    names[NO_CUSTOMER] = context.t("btn.no_customer")
+    shown = when_label(context.t, date.fromisoformat(pending["when"]), pending.get("time"))
+    return {**pending, "shown": shown, "choices": list(names), "choice_names": names}
+
+
+def _candidate_label(customer: Customer) -> str:
+    """A name, told apart from namesakes by the company or the phone's last digits."""
+    if customer.company:
+        return f"{customer.name} · {customer.company}"
+    if customer.phone_digits:
+        return f"{customer.name} · {customer.phone_digits[-4:]}"
+    return customer.name
+
+
+async def _check_who(context: BotContext, data: dict[str, Any], step: Step, given: Input) -> Any:
+    choices = [str(c) for c in data.get("choices", ())]
+    if given.choice is not None:
+        return given.choice
+    typed = given.text.strip()
+    if typed.isdigit() and 1 <= int(typed) < len(choices):
+        return choices[int(typed) - 1]  # the n-th customer, as listed
+    names = data.get("choice_names") or {}
+    fitting = [c for c in choices if typed and typed.casefold() == str(names.get(c, "")).casefold()]
+    if len(fitting) == 1:
+        return fitting[0]
+    raise InvalidInput("remind.which_again")
+
+
+async def _finish_who(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    pending = {key: data.get(key) for key in ("when", "time", "what")}
+    choice = str(data["customer"])
+    if choice != NO_CUSTOMER:
+        pending["customer_id"] = int(choice)
+    await _place(update, context, pending, link=False)
+
+
+async def _leave_who(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    # Nothing was saved: show the reminder as typed, so it can be sent again.
+    await reply(update, context, context.t("flow.you_typed", typed=f"{data.get('shown')} {data.get('what')}"))
+    await leave_to_menu(update, context, data)
 
 
 @router.callback("ag", Perm.MEMBER)
@@ -220,6 +281,16 @@ flows.register(
         _check,
         _finish,
         leave=_leave,
-        prompt_params=lambda d: {"name": d.get("name"), "when": d.get("when")},
+        prompt_params=lambda d: {"name": d.get("name"), "when": _when_shown(d)},
+    )
+)
+flows.register(
+    Flow(
+        "remind_who",
+        (Step("customer", "remind.which"),),
+        _check_who,
+        _finish_who,
+        leave=_leave_who,
+        prompt_params=lambda d: {"when": d.get("shown"), "what": d.get("what")},
     )
 )

@@ -23,6 +23,7 @@ from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup,
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.config import Settings
+from bot.domain import workdays
 from bot.domain.access import Perm
 from bot.domain.care import CareRules, Occasion
 from bot.domain.dates import day_from_today
@@ -491,7 +492,8 @@ async def cmd_care(update: Update, context: BotContext) -> None:
         return
     team_id = actor.team_id
     team = await context.services.db(lambda s: team_service.get_team(s, actor, team_id))
-    await _show_rules(update, context, team_id, CareRules.from_settings(team.settings), edit=False)
+    rules, week = CareRules.from_settings(team.settings), workdays.work_week(team.settings)
+    await _show_rules(update, context, team_id, rules, week, edit=False)
 
 
 @router.callback("cu", Perm.LEAD, Target.TEAM)
@@ -499,15 +501,25 @@ async def on_rule(update: Update, context: BotContext) -> None:
     """One tap on the rules screen: `cu:<team>:<rule>:<arg>`."""
     team_id, actor, now = context.arg_id(0), context.actor, context.services.now()
     rule, arg = context.arg(1), context.arg(2)
-    rules = await context.services.db(
-        lambda s: svc.change_rule(s, actor, team_id, rule=rule, arg=arg, now=now)
-    )
+
+    async def change(session: AsyncSession) -> tuple[CareRules, workdays.WorkWeek]:
+        rules = await svc.change_rule(session, actor, team_id, rule=rule, arg=arg, now=now)
+        team = await team_service.get_team(session, actor, team_id)
+        return rules, workdays.work_week(team.settings)
+
+    rules, week = await context.services.db(change)
     await answer_query(update)
-    await _show_rules(update, context, team_id, rules, edit=True)
+    await _show_rules(update, context, team_id, rules, week, edit=True)
 
 
 async def _show_rules(
-    update: Update, context: BotContext, team_id: int, rules: CareRules, *, edit: bool
+    update: Update,
+    context: BotContext,
+    team_id: int,
+    rules: CareRules,
+    week: workdays.WorkWeek,
+    *,
+    edit: bool,
 ) -> None:
     t = context.t
 
@@ -534,8 +546,13 @@ async def _show_rules(
         mark = "✅ " if occasion.value in rules.occasions else "⬜ "
         toggles.append(b(mark + t(f"care.occasion.{occasion.value}"), "occasion", occasion.value))
     rows += [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
+    weeks = [
+        b(t(f"btn.workdays_{w.value}", current=w is week), workdays.SETTING, w.value)
+        for w in workdays.WorkWeek
+    ]
+    rows += [weeks[i : i + 2] for i in range(0, len(weeks), 2)]
     rows.append([button(t("btn.menu"), "m")])
-    text = t("care.rules", review=rules.review, country=rules.country)
+    text = t("care.rules", review=rules.review, country=rules.country) + "\n" + t("care.workdays")
     await reply(update, context, text, keyboard(rows), edit=edit)
 
 

@@ -126,7 +126,12 @@ async def prompt(update: Update, context: BotContext, flow: Flow, state: FlowSta
     step = flow.step(state.step)
     rows: list[list[Button]] = []
     prefix = step.choice_label or str(state.data.get("choice_label", ""))
-    labels = [(context.t(f"{prefix}.{c}") if prefix else c) for c in choices_of(step, state)]
+    # Choices given when the flow started may carry their own labels (a customer's name for an id).
+    named = state.data.get("choice_names") or {}
+    labels = [
+        str(named[c]) if c in named else context.t(f"{prefix}.{c}") if prefix else c
+        for c in choices_of(step, state)
+    ]
     rows += chunk(
         [
             button(label, "f", state.nonce, "pick", c)
@@ -190,9 +195,11 @@ async def _advance(update: Update, context: BotContext, flow: Flow, step: Step, 
     if following is not None:
         await _goto(update, context, flow, following, data)
         return
+    finishing = context.flow_state
     try:
         await flow.finish(update, context, data)  # ends the flow in the same transaction
-        context.flow_state = None
+        if context.flow_state is finishing:  # unless finishing handed over to another flow
+            context.flow_state = None
     except (NotAllowed, NotFound, Stale):
         # The customer was handed to someone else (or removed) while the form was open:
         # end the form instead of refusing every later message.

@@ -6,7 +6,8 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -152,3 +153,15 @@ async def answer_query(update: Update, text: str | None = None) -> None:
     """Answer the button press (every callback must be answered, or the phone spins)."""
     if update.callback_query is not None:
         await update.callback_query.answer(text)
+
+
+def time_label(t: Callable[..., str], time_of_day: str | None) -> str:
+    """`上午` / `15:30` / empty: the time of day a reminder was given for."""
+    if time_of_day is None:
+        return ""
+    return time_of_day if ":" in time_of_day else t(f"time_of_day.{time_of_day}")
+
+
+def when_label(t: Callable[..., str], day: date, time_of_day: str | None) -> str:
+    """`2026-12-01 上午` / `2026-12-01 15:30` / `2026-12-01`: a reminder's day and time of day."""
+    return " ".join(part for part in (day.isoformat(), time_label(t, time_of_day)) if part)

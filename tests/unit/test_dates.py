@@ -9,7 +9,15 @@ from datetime import date
 import pytest
 from lunar_python import Lunar
 
-from bot.domain.dates import DateParseError, ParsedDate, format_date, parse_date
+from bot.domain.dates import (
+    DateParseError,
+    ParsedDate,
+    When,
+    format_date,
+    parse_date,
+    parse_when,
+    split_reminder,
+)
 
 MONDAY = date(2026, 11, 23)  # a Monday
 FRIDAY = date(2026, 11, 27)
@@ -356,3 +364,163 @@ def test_past_weekdays_for_things_that_happened() -> None:
     assert parse_date("friday", today=monday, past=True).to_date() == date(2026, 11, 20)
     assert parse_date("周一", today=monday, past=True).to_date() == monday
     assert parse_date("下周五", today=monday, past=True).to_date() == date(2026, 12, 4)
+
+
+# ---------------------------------------------------------------- periods, festivals, times of day
+
+# Against Monday 2026-11-23, like FORMS.
+PERIODS: list[tuple[str, ParsedDate]] = [
+    ("下个月初", rel(2026, 12, 1)),
+    ("下月初", rel(2026, 12, 1)),
+    ("月初", rel(2026, 12, 1)),
+    ("early next month", rel(2026, 12, 1)),
+    ("beginning of next month", rel(2026, 12, 1)),
+    ("月底", rel(2026, 11, 30)),
+    ("月底前", rel(2026, 11, 30)),
+    ("本月底", rel(2026, 11, 30)),
+    ("这个月底", rel(2026, 11, 30)),
+    ("月末", rel(2026, 11, 30)),
+    ("end of the month", rel(2026, 11, 30)),
+    ("end of month", rel(2026, 11, 30)),
+    ("by the end of this month", rel(2026, 11, 30)),
+    ("下个月底", rel(2026, 12, 31)),
+    ("end of next month", rel(2026, 12, 31)),
+    ("下个月中", rel(2026, 12, 15)),
+    ("mid next month", rel(2026, 12, 15)),
+    ("年底", rel(2026, 12, 31)),
+    ("end of the year", rel(2026, 12, 31)),
+    # 2027's holiday schedule is not published yet: the Spring Festival holiday is
+    # taken to run to 初七 (12 February), then the weekend; National Day to 7 October.
+    ("春节后", rel(2027, 2, 15)),
+    ("过年后", rel(2027, 2, 15)),
+    ("年后", rel(2027, 2, 15)),
+    ("after spring festival", rel(2027, 2, 15)),
+    ("after Chinese New Year", rel(2027, 2, 15)),
+    ("春节前", rel(2027, 2, 4)),
+    ("国庆后", rel(2027, 10, 8)),
+    ("十一后", rel(2027, 10, 8)),
+    ("国庆节以后", rel(2027, 10, 8)),
+    ("after national day", rel(2027, 10, 8)),
+    ("after the National Day holiday", rel(2027, 10, 8)),
+    ("元旦后", rel(2027, 1, 4)),  # 1 January 2027 is a Friday
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PERIODS)
+def test_parse_periods_and_festivals(text: str, expected: ParsedDate) -> None:
+    assert parse_date(text, today=MONDAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        # On the last day of the month, 月底 is today; early next month is still ahead.
+        ("月底", date(2026, 11, 30), date(2026, 11, 30)),
+        ("end of the month", date(2026, 11, 30), date(2026, 11, 30)),
+        ("下个月初", date(2026, 12, 31), date(2027, 1, 1)),
+        ("月底", date(2027, 2, 1), date(2027, 2, 28)),
+        ("下个月底", date(2027, 1, 31), date(2027, 2, 28)),
+        ("月初", date(2026, 12, 1), date(2026, 12, 1)),
+        # Published schedules, make-up working days (调休) included.
+        ("国庆后", date(2026, 9, 1), date(2026, 10, 8)),  # off 1-7 October 2026
+        ("国庆后", date(2025, 9, 1), date(2025, 10, 9)),  # with Mid-Autumn: off 1-8 October 2025
+        ("春节后", date(2026, 1, 10), date(2026, 2, 24)),  # off 15-23 February 2026
+        ("春节前", date(2026, 1, 10), date(2026, 2, 14)),  # a Saturday worked instead (调休)
+        ("五一后", date(2026, 4, 1), date(2026, 5, 6)),
+        # Inside the holiday, "after" is still the first working day after it.
+        ("春节后", date(2026, 2, 18), date(2026, 2, 24)),
+        # Once it has passed, the next year's.
+        ("国庆后", date(2026, 10, 9), date(2027, 10, 8)),
+    ],
+)
+def test_period_rules(text: str, today: date, expected: date) -> None:
+    parsed = parse_date(text, today=today)
+    assert parsed.relative
+    assert parsed.to_date() == expected
+
+
+def test_past_festivals_for_things_that_happened() -> None:
+    assert parse_date("春节后", today=date(2026, 3, 10), past=True).to_date() == date(2026, 2, 24)
+    assert parse_date("国庆后", today=date(2026, 11, 23), past=True).to_date() == date(2026, 10, 8)
+
+
+WHENS: list[tuple[str, date, str | None]] = [
+    ("下周二上午", date(2026, 12, 1), "morning"),
+    ("下周二 上午", date(2026, 12, 1), "morning"),
+    ("明天上午", date(2026, 11, 24), "morning"),
+    ("明天早上", date(2026, 11, 24), "morning"),
+    ("明天中午", date(2026, 11, 24), "noon"),
+    ("明天下午", date(2026, 11, 24), "afternoon"),
+    ("明天晚上", date(2026, 11, 24), "evening"),
+    ("今晚", date(2026, 11, 23), "evening"),
+    ("明天10点", date(2026, 11, 24), "10:00"),
+    ("明天上午10点半", date(2026, 11, 24), "10:30"),
+    ("明天下午3点", date(2026, 11, 24), "15:00"),
+    ("明天下午三点", date(2026, 11, 24), "15:00"),
+    ("明天晚上8点", date(2026, 11, 24), "20:00"),
+    ("明天中午12点", date(2026, 11, 24), "12:00"),
+    ("周五15:30", date(2026, 11, 27), "15:30"),
+    ("5月17日 9:05", date(2027, 5, 17), "09:05"),
+    ("下午3点", date(2026, 11, 23), "15:00"),  # a time alone is today
+    ("晚上", date(2026, 11, 23), "evening"),
+    ("月底", date(2026, 11, 30), None),
+    ("明天", date(2026, 11, 24), None),
+    ("next tuesday morning", date(2026, 12, 1), "morning"),
+    ("tomorrow afternoon", date(2026, 11, 24), "afternoon"),
+    ("tomorrow at 3pm", date(2026, 11, 24), "15:00"),
+    ("tomorrow 10am", date(2026, 11, 24), "10:00"),
+    ("friday at 15:30", date(2026, 11, 27), "15:30"),
+    ("tonight", date(2026, 11, 23), "evening"),
+    ("end of the month", date(2026, 11, 30), None),
+]
+
+
+@pytest.mark.parametrize(("text", "day", "time"), WHENS)
+def test_parse_when_keeps_the_time_of_day(text: str, day: date, time: str | None) -> None:
+    assert parse_when(text, today=MONDAY) == When(day, time)
+
+
+def test_a_date_with_a_time_of_day_is_still_a_date() -> None:
+    # Playbook date steps and card fields read the day and ignore the time.
+    assert parse_date("下周二上午", today=MONDAY) == rel(2026, 12, 1)
+    assert parse_date("next tuesday morning", today=MONDAY) == rel(2026, 12, 1)
+    assert parse_date("5月17日下午3点", today=MONDAY) == solar(None, 5, 17)
+
+
+@pytest.mark.parametrize("text", ["上午", "下午3点", "25点", "明天25点", "明天10:75", "3pm", "morning"])
+def test_a_time_alone_or_an_impossible_time_is_no_date(text: str) -> None:
+    with pytest.raises(DateParseError):
+        parse_date(text, today=MONDAY)
+
+
+@pytest.mark.parametrize("text", ["明天25点", "明天10:75", "25:00", "明天abc", ""])
+def test_parse_when_refuses_impossible_times(text: str) -> None:
+    with pytest.raises(DateParseError):
+        parse_when(text, today=MONDAY)
+
+
+@pytest.mark.parametrize(
+    ("typed", "when", "what"),
+    [
+        ("下周二上午给张伟打电话", When(date(2026, 12, 1), "morning"), "给张伟打电话"),
+        ("明天下午3点 送样品", When(date(2026, 11, 24), "15:00"), "送样品"),
+        ("下个月初回访刘洋", When(date(2026, 12, 1)), "回访刘洋"),
+        ("月底前交报价", When(date(2026, 11, 30)), "交报价"),
+        ("春节后拜访李总", When(date(2027, 2, 15)), "拜访李总"),
+        ("next tuesday morning call Anna", When(date(2026, 12, 1), "morning"), "call Anna"),
+        ("tomorrow at 3pm send the quote", When(date(2026, 11, 24), "15:00"), "send the quote"),
+        ("end of the month invoice Bob", When(date(2026, 11, 30)), "invoice Bob"),
+        ("明天给张伟打电话", When(date(2026, 11, 24)), "给张伟打电话"),
+        # Words dateparser would skip stay in what to do.
+        ("后天约刘洋吃饭", When(date(2026, 11, 25)), "约刘洋吃饭"),
+        ("tomorrow the quote for Bob", When(date(2026, 11, 24)), "the quote for Bob"),
+        ("friday at 3pm lunch with Anna", When(date(2026, 11, 27), "15:00"), "lunch with Anna"),
+    ],
+)
+def test_split_reminder(typed: str, when: When, what: str) -> None:
+    assert split_reminder(typed, today=MONDAY) == (when, what)
+
+
+def test_split_reminder_needs_a_date_and_something_to_do() -> None:
+    assert split_reminder("给张伟打电话", today=MONDAY) is None
+    assert split_reminder("明天上午", today=MONDAY) is None

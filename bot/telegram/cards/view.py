@@ -17,7 +17,7 @@ from bot.services import digest as digest_service
 from bot.storage.models import User
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router
-from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
+from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten, when_label
 
 VALUE_PREVIEW = 300
 
@@ -138,7 +138,9 @@ def _history_rows(
             {"date": p.purchased_on.isoformat(), "amount": money(p.amount), "what": p.items}
             for p in hist.purchases
         ],
-        "reminders": [{"date": t.due_on.isoformat(), "text": t.text} for t in hist.reminders],
+        "reminders": [
+            {"date": when_label(context.t, t.due_on, t.time_of_day), "text": t.text} for t in hist.reminders
+        ],
     }
 
 

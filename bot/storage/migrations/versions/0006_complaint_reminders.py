@@ -1,6 +1,6 @@
 """a reminder knows the complaint it is about
 
-Revision ID: 0006d
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-24 10:00:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0006d'
+revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
