@@ -169,12 +169,14 @@ def advance(
     today: date,
     check_field: FieldCheck = _no_field_check,
     shown: Sequence[int] | None = None,
+    lang: str | None = None,
 ) -> Outcome:
     """Apply one input to a run.
 
     `shown` is the order the current choice's buttons are shown in (by option index),
     when it is not the file's (options ranked by wins), so a typed number means the
-    button the rep sees at that place.
+    button the rep sees at that place. `lang` is the language the rep reads the
+    labels in: a typed answer is matched against those (all languages without it).
     """
     if state.finished:
         return Outcome(state, InvalidInput("error.stale"))
@@ -196,7 +198,9 @@ def advance(
                 raise InvalidInput("error.stale")
             answers = {k: v for k, v in state.answers.items() if k != step.key}
             return Outcome(_goto(playbook, state, _skip_target(step), answers, step.key))
-        return _answer(playbook, state, step, given, today=today, check_field=check_field, shown=shown)
+        return _answer(
+            playbook, state, step, given, today=today, check_field=check_field, shown=shown, lang=lang
+        )
     except InvalidInput as error:
         return Outcome(state, error)
 
@@ -210,16 +214,19 @@ def _answer(
     today: date,
     check_field: FieldCheck,
     shown: Sequence[int] | None,
+    lang: str | None,
 ) -> Outcome:
     answers = dict(state.answers)
     if isinstance(step, Choice):
-        option = _option(step, given, shown)
+        option = _option(step, given, shown, lang)
         answers[step.key] = option.id
         return Outcome(_goto(playbook, state, option.next or step.next, answers, step.key))
     if isinstance(step, Checklist):
         ticked = list(answers.get(step.key, []))
         if given.action in ("toggle", "text"):
-            picked = [_option(step, given)] if given.action == "toggle" else _typed_ticks(step, given.value)
+            picked = (
+                [_option(step, given)] if given.action == "toggle" else _typed_ticks(step, given.value, lang)
+            )
             for option in picked:
                 ticked = (
                     [t for t in ticked if t != option.id] if option.id in ticked else [*ticked, option.id]
@@ -247,31 +254,39 @@ def _answer(
     return Outcome(_goto(playbook, state, step.next, answers, step.key))
 
 
-def _option(step: Choice | Checklist, given: Given, shown: Sequence[int] | None = None) -> Any:
+def _option(
+    step: Choice | Checklist, given: Given, shown: Sequence[int] | None = None, lang: str | None = None
+) -> Any:
     """The option a button names (by index), or the one a typed answer points at."""
     if given.action in ("pick", "toggle"):
         if given.value.isdigit() and int(given.value) < len(step.options):
             return step.options[int(given.value)]
         raise InvalidInput("error.stale")
     if given.action == "text":
-        return typed_option(step, given.value, shown)
+        return typed_option(step, given.value, shown, lang)
     raise InvalidInput("playbook.use_buttons")
 
 
-def typed_option(step: Choice | Checklist, typed: str, shown: Sequence[int] | None = None) -> Any:
+def typed_option(
+    step: Choice | Checklist, typed: str, shown: Sequence[int] | None = None, lang: str | None = None
+) -> Any:
     """The option a typed answer points at, the way people type one.
 
     In turn, the first way that finds anything decides: the whole label or id; the
     button's number as shown (from 1); the start of a label; a part of a label; the
     start of the Chinese label's pinyin or of its initials (`shiji`, `sj` for 时机).
-    Several options found the same way are not guessed between: the rep is asked.
+    Labels are those of the rep's language (`lang`; both without it), pinyin is for
+    readers of Chinese. Several options found the same way are not guessed between:
+    the rep is asked.
     """
     text = _fold(typed)
     if not text:
         raise InvalidInput("playbook.use_buttons")
     options = step.options
     order = list(shown) if shown is not None else list(range(len(options)))
-    labels = [(_fold(o.label.zh), _fold(o.label.en)) for o in options]
+    langs = ("zh", "en") if lang is None else (lang,)
+    labels = [tuple(_fold(o.label.get(code)) for code in langs) for o in options]
+    pinyin = lang != "en"
     tiers: list[Callable[[int], bool]] = [
         lambda i: text in (_fold(options[i].id), *labels[i]),
         lambda i: (
@@ -280,7 +295,9 @@ def typed_option(step: Choice | Checklist, typed: str, shown: Sequence[int] | No
         lambda i: any(label.startswith(text) for label in labels[i]),
         lambda i: any(text in label for label in labels[i]),
         lambda i: (
-            _is_latin(text) and any(form.startswith(_squash(text)) for form in _pinyin(options[i].label.zh))
+            pinyin
+            and _is_latin(text)
+            and any(form.startswith(_squash(text)) for form in _pinyin(options[i].label.zh))
         ),
     ]
     for matches in tiers:
@@ -292,12 +309,12 @@ def typed_option(step: Choice | Checklist, typed: str, shown: Sequence[int] | No
     raise InvalidInput("playbook.use_buttons")
 
 
-def _typed_ticks(step: Checklist, typed: str) -> list[Any]:
+def _typed_ticks(step: Checklist, typed: str, lang: str | None) -> list[Any]:
     """The options a typed checklist answer names: numbers or words, apart (`1 3`, `2、4`)."""
     parts = [part for part in re.split(r"[\s,，、;；]+", unicodedata.normalize("NFKC", typed)) if part]
     if not parts:
         raise InvalidInput("playbook.use_buttons")
-    return [typed_option(step, part) for part in parts]
+    return [typed_option(step, part, None, lang) for part in parts]
 
 
 def _is_latin(text: str) -> bool:

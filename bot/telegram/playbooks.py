@@ -277,7 +277,13 @@ async def play(
                 ranked = engine.ranked(asked, await _wins(session, run, asked, state))
                 shown = [index for index, *_ in ranked]
             result = engine.advance(
-                playbook, state, given, today=today, check_field=_field_check(today), shown=shown
+                playbook,
+                state,
+                given,
+                today=today,
+                check_field=_field_check(today),
+                shown=shown,
+                lang=context.lang,
             )
             view.error, view.notice = result.error, result.notice
             if result.error is None and result.state.finished:

@@ -252,6 +252,21 @@ def test_a_typed_answer_that_fits_several_options_asks_which(
     assert outcome.state is state
 
 
+def test_a_typed_answer_is_read_against_the_labels_the_rep_sees(shipped: dict[str, Playbook]) -> None:
+    objection = shipped["objection"]
+    state = _go(objection, engine.begin(objection), NEXT, NEXT, "太贵了")
+    for typed, lang, expected in (
+        ("not now", "en", "timing"),
+        ("sj", "zh", "timing"),
+        ("时机", "zh", "timing"),
+    ):
+        outcome = engine.advance(objection, state, Given("text", typed), today=TODAY, lang=lang)
+        assert outcome.error is None and outcome.state.answers["type"] == expected, (typed, lang)
+    for typed, lang in (("not now", "zh"), ("sj", "en")):
+        outcome = engine.advance(objection, state, Given("text", typed), today=TODAY, lang=lang)
+        assert outcome.error is not None and outcome.error.key == "playbook.use_buttons", (typed, lang)
+
+
 def test_a_typed_number_is_the_button_as_shown(shipped: dict[str, Playbook]) -> None:
     """Options ranked by wins are shown in another order: the number counts what the rep sees."""
     objection = shipped["objection"]
