@@ -274,7 +274,8 @@ def typed_option(
 
     In turn, the first way that finds anything decides: the whole label or id; the
     button's number as shown (from 1); the start of a label; a part of a label; the
-    start of the Chinese label's pinyin or of its initials (`shiji`, `sj` for 时机).
+    start of the Chinese label's pinyin or of its initials (`shiji`, `sj` for 时机);
+    a part of them (`jg` for 看重价格).
     Labels are those of the rep's language (`lang`; both without it), pinyin is for
     readers of Chinese. Several options found the same way are not guessed between:
     the rep is asked.
@@ -298,6 +299,12 @@ def typed_option(
             pinyin
             and _is_latin(text)
             and any(form.startswith(_squash(text)) for form in _pinyin(options[i].label.zh))
+        ),
+        lambda i: (
+            pinyin
+            and _is_latin(text)
+            and len(_squash(text)) >= 2
+            and any(_squash(text) in form for form in _pinyin(options[i].label.zh))
         ),
     ]
     for matches in tiers:

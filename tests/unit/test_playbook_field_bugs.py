@@ -267,6 +267,15 @@ def test_a_typed_answer_is_read_against_the_labels_the_rep_sees(shipped: dict[st
         assert outcome.error is not None and outcome.error.key == "playbook.use_buttons", (typed, lang)
 
 
+def test_pinyin_inside_a_label_counts_when_nothing_starts_with_it(shipped: dict[str, Playbook]) -> None:
+    approach = shipped["approach"]
+    state = _go(approach, engine.begin(approach), NEXT, Given("done"), NEXT, "我们做节能空压机")
+    assert state.step == "customer_type"
+    assert _go(approach, state, "jg").answers["customer_type"] == "price"  # 看重价格和成本
+    outcome = engine.advance(approach, state, Given("text", "kz"), today=TODAY, lang="zh")
+    assert outcome.error is not None and outcome.error.key == "playbook.which_option"  # 看重… all five
+
+
 def test_a_typed_number_is_the_button_as_shown(shipped: dict[str, Playbook]) -> None:
     """Options ranked by wins are shown in another order: the number counts what the rep sees."""
     objection = shipped["objection"]
