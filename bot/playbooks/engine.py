@@ -639,6 +639,16 @@ def answered(playbook: Playbook, state: RunState) -> list[tuple[Any, Any]]:
     return out
 
 
+def earlier(state: RunState, key: str) -> list[Any]:
+    """Answers a key had before its last one on this way through (a method tried before another)."""
+    out: list[Any] = []
+    for position in sorted(state.prior):
+        before = state.prior[position]
+        if before.get("key") == key and "value" in before and (not out or out[-1] != before["value"]):
+            out.append(before["value"])
+    return out
+
+
 def ranked(step: Choice, stats: Mapping[str, tuple[int, int]]) -> list[tuple[int, Any, int, int]]:
     """A choice's options as (index, option, wins, tries), most wins first, file order on ties."""
     rows = [(i, o, *stats.get(o.id, (0, 0))) for i, o in enumerate(step.options)]

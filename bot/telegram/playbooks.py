@@ -371,7 +371,16 @@ async def _finish(
     end = playbook.step(state.step)
     assert isinstance(end, End)
     lines = [
-        (step.label.get(lang) if step.label else step.id, shorten(answer_text(context, step, value), 300))
+        (
+            step.label.get(lang) if step.label else step.id,
+            shorten(
+                " → ".join(
+                    answer_text(context, step, given)
+                    for given in [*_tried(step, engine.earlier(state, step.key)), value]
+                ),
+                300,
+            ),
+        )
         for step, value in engine.answered(playbook, state)
     ]
     summary = context.t(
@@ -392,6 +401,11 @@ async def _finish(
         purchase_note=context.t("plain.playbook_purchase_note", title=_title(context, playbook)),
         now=services.now(),
     )
+
+
+def _tried(step: Any, values: list[Any]) -> list[Any]:
+    """Earlier answers worth showing in the summary: picks made before a retry."""
+    return values if isinstance(step, Choice) else []
 
 
 async def _show_finished(update: Update, context: BotContext, playbook: Playbook, view: View) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.console.driver import Driver
-from bot.storage.models import Customer, Outcome, Task
+from bot.storage.models import Customer, Note, Outcome, Task
 from tests.e2e.world import LEAD, REP, add_customer, build_world, texts
 
 ZH = {
@@ -209,6 +209,9 @@ async def test_a_retried_close_records_each_attempt_and_stats_count_them(bot: Dr
         ("closing", "contest", "pending"),
         ("closing", "guarantee", "lost"),
     ]
+    notes = await _rows(bot, Note, col(Note.customer_id) == cid, col(Note.kind) == "playbook")
+    tried = {"zh": "竞赛成交法（限时限量） → 保证成交法", "en": "Limited offer → Give a guarantee"}[lang]
+    assert tried in notes[0].text, notes[0].text
     stats = texts(await bot.send(LEAD, "/stats"))
     assert "竞赛成交法（限时限量）：1 次中成功 0 次" in stats and "保证成交法：1 次中成功 0 次" in stats
 
