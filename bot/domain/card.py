@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -284,3 +285,71 @@ def qualification_total(values: dict[str, Any]) -> int | None:
     scores = [values.get(key) for key in QUALIFICATION]
     known = [score for score in scores if isinstance(score, int)]
     return sum(known) if known else None
+
+
+# ---------------------------------------------------------------- what a playbook may write
+
+# How a playbook writes a field. Free text a rep typed is only ever added to (a dated
+# line) or filled when empty; a value picked from a list may be replaced by a new pick.
+APPEND, FILL, REPLACE = "append", "fill", "replace"
+WRITE_MODES = (APPEND, FILL, REPLACE)
+_FREE_TEXT = (Kind.TEXT, Kind.LONG_TEXT)
+_PICKED = (Kind.CHOICE, Kind.SCORE, Kind.DAYS, Kind.TIMEZONE)
+APPENDED_MIN = 4  # characters of an addition worth keeping when the field is nearly full
+
+
+def write_modes(spec: FieldSpec) -> tuple[str, ...]:
+    """The ways a playbook may write a field, the default first."""
+    if spec.kind in _FREE_TEXT:
+        return (APPEND, FILL)
+    if spec.kind in _PICKED:
+        return (REPLACE, FILL)
+    return (FILL,)
+
+
+def write_mode(spec: FieldSpec, mode: str | None) -> str:
+    """The mode a playbook's write uses: the one its step names, or the field's default."""
+    return mode or write_modes(spec)[0]
+
+
+def _same(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def merged_value(spec: FieldSpec, current: str | None, new: str, *, mode: str, today: date) -> str | None:
+    """What a playbook writes to a field, or None to leave the field as it is.
+
+    `append` adds a line dated `today` under what is there, unless the text is there
+    already; when the field's length would be exceeded, the addition is shortened,
+    never the text already in the field. `fill` writes only an empty field. `replace`
+    is for fields whose value is picked from a list; a playbook asking it of free text
+    is a programming error (the checker refuses such files).
+    """
+    if mode not in write_modes(spec):
+        raise ValueError(f"a playbook may not {mode} the field {spec.key}")
+    text, existing = new.strip(), (current or "").strip()
+    if not text:
+        return None
+    if mode == FILL:
+        return None if existing else text
+    if mode == REPLACE:
+        return text
+    if _same(text) in _same(existing):
+        return None
+    line = f"{today.isoformat()} {text}"
+    head = f"{existing}\n" if existing else ""
+    if len(head) + len(line) <= spec.max_length:
+        return head + line
+    room = spec.max_length - len(head)
+    if room < len(today.isoformat()) + 1 + APPENDED_MIN + 1:
+        return None
+    return head + line[: room - 1] + "…"
+
+
+def stage_after_lost_deal(current: str, *, paying: bool) -> Stage:
+    """Where a lost deal leaves a customer: one who has bought stays a customer."""
+    if not paying:
+        return Stage.LOST
+    if current in (Stage.WON, Stage.AFTER_SALES):
+        return Stage(current)
+    return Stage.AFTER_SALES

@@ -329,6 +329,16 @@ def _check_references(playbook: Playbook, name: str) -> Iterator[Problem]:
             fixed = step.stage if isinstance(step, SetStage) else step.grade
             what = step.kind
             yield from _check_writes(name, step, fixed, allowed, what, answers, need)
+            if (
+                isinstance(step, SetStage)
+                and step.customer_lost
+                and Stage.LOST
+                not in (
+                    step.stage,
+                    *step.map.values(),
+                )
+            ):
+                yield Problem(name, step.id, "customer_lost only applies to a move to the lost stage")
         elif isinstance(step, Remind):
             if (step.in_days is None) == (step.source is None):
                 yield Problem(name, step.id, "a reminder needs exactly one of in_days or from")
@@ -407,6 +417,17 @@ def _check_field(name: str, step: SetField, answers: dict[str, Any], need: Any) 
     if spec is None or spec.key == "name":
         yield Problem(name, step.id, f"unknown card field {step.field!r}")
         return
+    modes = card.write_modes(spec)
+    if step.mode is not None and step.mode not in modes:
+        if card.APPEND in modes:
+            yield Problem(
+                name,
+                step.id,
+                f"field {spec.key!r}: mode {step.mode!r} would discard what the rep wrote; "
+                "use append (a dated line under it) or fill (only when empty)",
+            )
+        else:
+            yield Problem(name, step.id, f"field {spec.key!r} takes mode {' or '.join(modes)}")
     allowed = set(spec.choices) if spec.kind is Kind.CHOICE else None
     if spec.kind is Kind.SCORE:
         allowed = {"1", "2", "3", "4", "5"}

@@ -9,13 +9,18 @@ trail, so Back never has to undo anything and an abandoned run changes nothing.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from pypinyin import lazy_pinyin
+
+from bot.domain import card
 from bot.domain.dates import DateParseError, parse_date
 from bot.domain.errors import InvalidInput
 from bot.domain.money import parse_number
@@ -81,11 +86,21 @@ def widest_callback(options: int) -> int:
 
 @dataclass(frozen=True)
 class RunState:
-    """Where a run is: the steps passed (current last) and the answers so far."""
+    """Where a run is: the steps passed (current last) and the answers so far.
+
+    Two notes by trail position keep a run that loops (a closing tried again with
+    another method) honest: `prior` holds, for each position where an answer was
+    given, the answer that key had before, so Back restores it rather than keeping the
+    later one; `records` holds what each outcome record step passed recorded then, so
+    every pass through it is a record of its own. Runs saved before these existed load
+    with both empty and behave as they did.
+    """
 
     trail: tuple[str, ...]
     answers: Mapping[str, Any] = field(default_factory=dict)
     finished: bool = False
+    prior: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    records: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def step(self) -> str:
@@ -94,12 +109,27 @@ class RunState:
 
     def to_json(self) -> dict[str, Any]:
         """As stored in the database."""
-        return {"trail": list(self.trail), "answers": dict(self.answers), "finished": self.finished}
+        data: dict[str, Any] = {
+            "trail": list(self.trail),
+            "answers": dict(self.answers),
+            "finished": self.finished,
+        }
+        if self.prior:
+            data["prior"] = {str(i): dict(v) for i, v in self.prior.items()}
+        if self.records:
+            data["records"] = {str(i): dict(v) for i, v in self.records.items()}
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunState:
-        """From the database."""
-        return cls(tuple(data["trail"]), dict(data.get("answers", {})), bool(data.get("finished")))
+        """From the database (runs saved before `prior` and `records` existed too)."""
+        return cls(
+            tuple(data["trail"]),
+            dict(data.get("answers", {})),
+            bool(data.get("finished")),
+            {int(i): dict(v) for i, v in (data.get("prior") or {}).items()},
+            {int(i): dict(v) for i, v in (data.get("records") or {}).items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -138,8 +168,16 @@ def advance(
     *,
     today: date,
     check_field: FieldCheck = _no_field_check,
+    shown: Sequence[int] | None = None,
+    lang: str | None = None,
 ) -> Outcome:
-    """Apply one input to a run."""
+    """Apply one input to a run.
+
+    `shown` is the order the current choice's buttons are shown in (by option index),
+    when it is not the file's (options ranked by wins), so a typed number means the
+    button the rep sees at that place. `lang` is the language the rep reads the
+    labels in: a typed answer is matched against those (all languages without it).
+    """
     if state.finished:
         return Outcome(state, InvalidInput("error.stale"))
     step = playbook.step(state.step)
@@ -151,7 +189,7 @@ def advance(
                 raise InvalidInput("playbook.use_buttons")
             if given.action != "next":
                 raise InvalidInput("error.stale")
-            return Outcome(_goto(playbook, state, step.next, state.answers))
+            return Outcome(_goto(playbook, state, step.next, state.answers, None))
         if isinstance(step, End):
             raise InvalidInput("error.stale")
         assert isinstance(step, ASKS)
@@ -159,8 +197,10 @@ def advance(
             if not step.optional:
                 raise InvalidInput("error.stale")
             answers = {k: v for k, v in state.answers.items() if k != step.key}
-            return Outcome(_goto(playbook, state, _skip_target(step), answers))
-        return _answer(playbook, state, step, given, today=today, check_field=check_field)
+            return Outcome(_goto(playbook, state, _skip_target(step), answers, step.key))
+        return _answer(
+            playbook, state, step, given, today=today, check_field=check_field, shown=shown, lang=lang
+        )
     except InvalidInput as error:
         return Outcome(state, error)
 
@@ -173,24 +213,31 @@ def _answer(
     *,
     today: date,
     check_field: FieldCheck,
+    shown: Sequence[int] | None,
+    lang: str | None,
 ) -> Outcome:
     answers = dict(state.answers)
     if isinstance(step, Choice):
-        option = _option(step, given)
+        option = _option(step, given, shown, lang)
         answers[step.key] = option.id
-        return Outcome(_goto(playbook, state, option.next or step.next, answers))
+        return Outcome(_goto(playbook, state, option.next or step.next, answers, step.key))
     if isinstance(step, Checklist):
         ticked = list(answers.get(step.key, []))
-        if given.action == "toggle":
-            option = _option(step, given)
-            ticked = [t for t in ticked if t != option.id] if option.id in ticked else [*ticked, option.id]
+        if given.action in ("toggle", "text"):
+            picked = (
+                [_option(step, given)] if given.action == "toggle" else _typed_ticks(step, given.value, lang)
+            )
+            for option in picked:
+                ticked = (
+                    [t for t in ticked if t != option.id] if option.id in ticked else [*ticked, option.id]
+                )
             answers[step.key] = [o.id for o in step.options if o.id in ticked]
-            return Outcome(replace(state, answers=answers))
+            return Outcome(replace(state, answers=answers, prior=_prior(state, step.key)))
         if given.action == "done":
             if len(ticked) < step.min:
                 raise InvalidInput("playbook.tick_more", count=step.min)
             answers[step.key] = ticked
-            return Outcome(_goto(playbook, state, step.next, answers))
+            return Outcome(_goto(playbook, state, step.next, answers, step.key))
         raise InvalidInput("playbook.use_buttons")
     if given.action == "pick" and isinstance(step, Scale):
         answers[step.key] = _score(given.value)
@@ -204,21 +251,95 @@ def _answer(
         answers[step.key] = _number(step, given.value)
     elif isinstance(step, DateAnswer):
         answers[step.key] = _date(playbook, step, given.value, today, check_field)
-    return Outcome(_goto(playbook, state, step.next, answers))
+    return Outcome(_goto(playbook, state, step.next, answers, step.key))
 
 
-def _option(step: Choice | Checklist, given: Given) -> Any:
-    """The option a button names (by index), or the one whose label or id was typed."""
+def _option(
+    step: Choice | Checklist, given: Given, shown: Sequence[int] | None = None, lang: str | None = None
+) -> Any:
+    """The option a button names (by index), or the one a typed answer points at."""
     if given.action in ("pick", "toggle"):
         if given.value.isdigit() and int(given.value) < len(step.options):
             return step.options[int(given.value)]
         raise InvalidInput("error.stale")
-    if given.action == "text" and isinstance(step, Choice):
-        typed = _fold(given.value)
-        for option in step.options:
-            if typed in (_fold(option.id), _fold(option.label.zh), _fold(option.label.en)):
-                return option
+    if given.action == "text":
+        return typed_option(step, given.value, shown, lang)
     raise InvalidInput("playbook.use_buttons")
+
+
+def typed_option(
+    step: Choice | Checklist, typed: str, shown: Sequence[int] | None = None, lang: str | None = None
+) -> Any:
+    """The option a typed answer points at, the way people type one.
+
+    In turn, the first way that finds anything decides: the whole label or id; the
+    button's number as shown (from 1); the start of a label; a part of a label; the
+    start of the Chinese label's pinyin or of its initials (`shiji`, `sj` for 时机);
+    a part of them (`jg` for 看重价格).
+    Labels are those of the rep's language (`lang`; both without it), pinyin is for
+    readers of Chinese. Several options found the same way are not guessed between:
+    the rep is asked.
+    """
+    text = _fold(typed)
+    if not text:
+        raise InvalidInput("playbook.use_buttons")
+    options = step.options
+    order = list(shown) if shown is not None else list(range(len(options)))
+    langs = ("zh", "en") if lang is None else (lang,)
+    labels = [tuple(_fold(o.label.get(code)) for code in langs) for o in options]
+    pinyin = lang != "en"
+    tiers: list[Callable[[int], bool]] = [
+        lambda i: text in (_fold(options[i].id), *labels[i]),
+        lambda i: (
+            text.isascii() and text.isdigit() and 1 <= int(text) <= len(order) and order[int(text) - 1] == i
+        ),
+        lambda i: any(label.startswith(text) for label in labels[i]),
+        lambda i: any(text in label for label in labels[i]),
+        lambda i: (
+            pinyin
+            and _is_latin(text)
+            and any(form.startswith(_squash(text)) for form in _pinyin(options[i].label.zh))
+        ),
+        lambda i: (
+            pinyin
+            and _is_latin(text)
+            and len(_squash(text)) >= 2
+            and any(_squash(text) in form for form in _pinyin(options[i].label.zh))
+        ),
+    ]
+    for matches in tiers:
+        found = [options[i] for i in order if matches(i)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InvalidInput("playbook.which_option", options=found)
+    raise InvalidInput("playbook.use_buttons")
+
+
+def _typed_ticks(step: Checklist, typed: str, lang: str | None) -> list[Any]:
+    """The options a typed checklist answer names: numbers or words, apart (`1 3`, `2、4`)."""
+    parts = [part for part in re.split(r"[\s,，、;；]+", unicodedata.normalize("NFKC", typed)) if part]
+    if not parts:
+        raise InvalidInput("playbook.use_buttons")
+    return [typed_option(step, part, None, lang) for part in parts]
+
+
+def _is_latin(text: str) -> bool:
+    return bool(text) and all("a" <= ch <= "z" or ch == " " for ch in text)
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+@lru_cache(maxsize=2048)
+def _pinyin(label: str) -> tuple[str, str]:
+    """A Chinese label's pinyin and its initials, letters only (时机以后 → shijiyihou, sjyh)."""
+    hanzi = "".join(ch for ch in label if "\u4e00" <= ch <= "\u9fff")
+    if not hanzi:
+        return ("", "")
+    syllables = lazy_pinyin(hanzi, errors="ignore")
+    return "".join(syllables), "".join(s[0] for s in syllables if s)
 
 
 def _fold(text: str) -> str:
@@ -279,24 +400,46 @@ def _skip_target(step: Any) -> str | None:
     return step.next or (step.options[0].next if isinstance(step, Choice) and step.options else None)
 
 
-def _goto(playbook: Playbook, state: RunState, target: str | None, answers: Mapping[str, Any]) -> RunState:
+def _prior(state: RunState, key: str) -> Mapping[int, Mapping[str, Any]]:
+    """Note the key's answer before the current step first changed it (for Back)."""
+    position = len(state.trail) - 1
+    if position in state.prior:
+        return state.prior
+    before = {"key": key, "value": state.answers[key]} if key in state.answers else {"key": key}
+    return {**state.prior, position: before}
+
+
+def _goto(
+    playbook: Playbook,
+    state: RunState,
+    target: str | None,
+    answers: Mapping[str, Any],
+    key: str | None,
+) -> RunState:
     if target is None:  # the checker rules this out for checked files
         raise InvalidInput("error.stale")
-    return _settle(playbook, RunState((*state.trail, target), answers))
+    prior = _prior(state, key) if key is not None else state.prior
+    return _settle(playbook, RunState((*state.trail, target), answers, False, prior, state.records))
 
 
 def _settle(playbook: Playbook, state: RunState) -> RunState:
-    """Pass silent steps until one the rep sees; an end finishes the run."""
-    trail, answers = list(state.trail), state.answers
+    """Pass silent steps until one the rep sees; an end finishes the run.
+
+    An outcome record step keeps what it records as it passes, so a loop through it
+    records each pass with the answers of that moment.
+    """
+    trail, answers, records = list(state.trail), state.answers, dict(state.records)
     for _ in range(SILENT_HOPS_MAX):
         step = playbook.step(trail[-1])
         if isinstance(step, End):
-            return RunState(tuple(trail), answers, finished=True)
+            return RunState(tuple(trail), answers, True, state.prior, records)
         if isinstance(step, SHOWN):
-            return RunState(tuple(trail), answers)
+            return RunState(tuple(trail), answers, False, state.prior, records)
         if isinstance(step, Branch):
             target = next((c.next for c in step.cases if holds(c.when, answers)), step.default)
         else:
+            if isinstance(step, Record):
+                records[len(trail) - 1] = _record_values(step, answers)
             target = step.next
         trail.append(target)
     raise RuntimeError(f"playbook {playbook.id} loops through silent steps at {trail[-1]}")
@@ -310,11 +453,24 @@ def _back(playbook: Playbook, state: RunState) -> Outcome:
     if not trail:
         return Outcome(state, notice="playbook.at_start")
     # Answers given after the step we return to no longer hold (the rep may take another
-    # way this time); the answer of the step itself is kept, to be shown.
+    # way this time): each is undone to what it was before; the answer of the step
+    # itself is kept, to be shown.
+    keep = len(trail)
+    answers = dict(state.answers)
+    for position in sorted((p for p in state.prior if p >= keep), reverse=True):
+        before = state.prior[position]
+        if "value" in before:
+            answers[before["key"]] = before["value"]
+        else:
+            answers.pop(before["key"], None)
+    # Runs saved before `prior` existed: an answer of a step left behind goes, unless a
+    # step kept asks for the same key.
     kept = {s.key for s in map(playbook.step, trail) if isinstance(s, ASKS)}
-    dropped = {s.key for s in map(playbook.step, state.trail[len(trail) :]) if isinstance(s, ASKS)}
-    answers = {k: v for k, v in state.answers.items() if k in kept or k not in dropped}
-    return Outcome(RunState(tuple(trail), answers))
+    dropped = {s.key for s in map(playbook.step, state.trail[keep:]) if isinstance(s, ASKS)}
+    answers = {k: v for k, v in answers.items() if k in kept or k not in dropped}
+    prior = {p: v for p, v in state.prior.items() if p < keep}
+    records = {p: v for p, v in state.records.items() if p < keep}
+    return Outcome(RunState(tuple(trail), answers, False, prior, records))
 
 
 def holds(cond: Condition, answers: Mapping[str, Any]) -> bool:
@@ -352,22 +508,24 @@ def _numeric(value: Any) -> float:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """Write a card field (as typed, so the card's own rules read it)."""
+    """Write a card field (as typed, so the card's own rules read it), in a write mode."""
 
     key: str
     value: str
+    mode: str = card.APPEND
 
 
 @dataclass(frozen=True)
 class StageChange:
-    """Move the customer to a stage."""
+    """Move the customer to a stage (`lost`: a lost deal, unless the customer is lost)."""
 
     stage: str
+    customer_lost: bool = False
 
 
 @dataclass(frozen=True)
 class GradeChange:
-    """Set the grade by hand."""
+    """Suggest a grade (the rep's own grade, and revenue, come first)."""
 
     grade: str
 
@@ -405,16 +563,16 @@ def actions(playbook: Playbook, state: RunState, *, today: date) -> list[Action]
     """What a finished run does, in the order its steps were passed."""
     out: list[Action] = []
     answers = state.answers
-    for step_id in state.trail:
+    for position, step_id in enumerate(state.trail):
         step = playbook.step(step_id)
         if isinstance(step, SetField | SetStage | SetGrade):
             value = _written(step, answers)
             if value is None:
                 continue
             if isinstance(step, SetField):
-                out.append(FieldChange(step.field, value))
+                out.append(FieldChange(step.field, value, card.write_mode(card.field(step.field), step.mode)))
             elif isinstance(step, SetStage):
-                out.append(StageChange(value))
+                out.append(StageChange(value, step.customer_lost))
             else:
                 out.append(GradeChange(value))
         elif isinstance(step, Remind):
@@ -425,20 +583,27 @@ def actions(playbook: Playbook, state: RunState, *, today: date) -> list[Action]
             if due is not None:
                 out.append(Reminder(step.id, due, typed=step.source is not None))
         elif isinstance(step, Record):
-            values = dict(step.values)
-            for column, key in step.fields.items():
-                value = answers.get(key)
-                if isinstance(value, dict):
-                    value = value.get("on")
-                if value not in (None, "", []):
-                    values[column] = str(value)
-            out.append(OutcomeRecord(step.record, values))
+            values = state.records.get(position)
+            out.append(
+                OutcomeRecord(step.record, values if values is not None else _record_values(step, answers))
+            )
         elif isinstance(step, Sale):
             amount = answers.get(step.amount)
             if amount not in (None, "") and Decimal(str(amount)) > 0:
                 items = answers.get(step.items) if step.items else None
                 out.append(PurchaseMade(str(amount), str(items or "")))
     return out
+
+
+def _record_values(step: Record, answers: Mapping[str, Any]) -> dict[str, str]:
+    values = dict(step.values)
+    for column, key in step.fields.items():
+        value = answers.get(key)
+        if isinstance(value, dict):
+            value = value.get("on")
+        if value not in (None, "", []):
+            values[column] = str(value)
+    return values
 
 
 def _written(step: SetField | SetStage | SetGrade, answers: Mapping[str, Any]) -> str | None:
@@ -473,6 +638,16 @@ def answered(playbook: Playbook, state: RunState) -> list[tuple[Any, Any]]:
         if isinstance(step, ASKS) and step.key not in seen and step.key in state.answers:
             seen.add(step.key)
             out.append((step, state.answers[step.key]))
+    return out
+
+
+def earlier(state: RunState, key: str) -> list[Any]:
+    """Answers a key had before its last one on this way through (a method tried before another)."""
+    out: list[Any] = []
+    for position in sorted(state.prior):
+        before = state.prior[position]
+        if before.get("key") == key and "value" in before and (not out or out[-1] != before["value"]):
+            out.append(before["value"])
     return out
 
 

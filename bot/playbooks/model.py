@@ -162,22 +162,33 @@ class _Writes(_Step):
 
 
 class SetField(_Writes):
-    """Write to a card field."""
+    """Write to a card field: add a dated line, fill it if empty, or replace a picked value.
+
+    Without `mode`, free text is added to and a picked value replaced (see
+    `bot.domain.card.write_modes`); nothing a rep typed is ever overwritten.
+    """
 
     kind: Literal["field"]
     field: str
     value: str | None = None
+    mode: Literal["append", "fill", "replace"] | None = None
 
 
 class SetStage(_Writes):
-    """Move the customer to a stage."""
+    """Move the customer to a stage.
+
+    `lost` is a lost deal: a customer who has bought before stays a customer. Only
+    `customer_lost = true` (the customer is gone, as in a failed win-back) moves a
+    paying customer to lost.
+    """
 
     kind: Literal["stage"]
     stage: str | None = None
+    customer_lost: bool = False
 
 
 class SetGrade(_Writes):
-    """Set the customer's grade by hand."""
+    """Suggest a grade: it holds until the customer's purchases grade them, and never over the rep's own."""
 
     kind: Literal["grade"]
     grade: str | None = None

@@ -218,6 +218,53 @@ async def update_field(
     return customer
 
 
+def _field_text(customer: Customer, spec: FieldSpec) -> str:
+    """A field's value as text ("" when empty), for a playbook's write to build on."""
+    if spec.kind is Kind.DATE:
+        return "-" if customer.birthday_month is not None else ""
+    value = getattr(customer, spec.key, None) if spec.column else customer.extra.get(spec.key)
+    if value is None or value == "" or value == []:
+        return ""
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+async def write_field(
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    key: str,
+    raw: str,
+    mode: str,
+    now: datetime,
+) -> bool:
+    """A playbook's write to a field: added to or filled, never over what a rep wrote.
+
+    Returns whether the card changed (an addition already there changes nothing).
+    """
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    spec = card.field(key)
+    value = card.merged_value(spec, _field_text(customer, spec), raw, mode=mode, today=now.date())
+    if value is None:
+        return False
+    apply_field(customer, spec, value, today=now.date())
+    customer.updated_at = now
+    reindex(customer)
+    session.add(customer)
+    return True
+
+
+async def _revenue(session: AsyncSession, customer_id: int) -> Decimal:
+    total = (
+        await session.exec(
+            select(func.coalesce(func.sum(Purchase.amount), 0)).where(
+                col(Purchase.customer_id) == customer_id
+            )
+        )
+    ).one()
+    return Decimal(total)
+
+
 async def set_stage(
     session: AsyncSession, actor: Actor, customer_id: int, *, stage: str, now: datetime
 ) -> tuple[Customer, str]:
@@ -244,8 +291,22 @@ async def set_stage(
     return customer, old
 
 
+async def lose_deal(
+    session: AsyncSession, actor: Actor, customer_id: int, *, now: datetime
+) -> tuple[Customer, str]:
+    """A deal lost: a prospect moves to lost, a customer who has bought stays a customer."""
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    paying = await _revenue(session, customer_id) > 0
+    stage = card.stage_after_lost_deal(customer.stage, paying=paying)
+    return await set_stage(session, actor, customer_id, stage=stage.value, now=now)
+
+
 async def recompute_grades(session: AsyncSession, team_id: int) -> None:
-    """Re-grade the team's customers whose grade is not set by hand, from their revenue."""
+    """Re-grade the team's paying customers whose grade is not set by hand, from their revenue.
+
+    A customer who has not bought keeps the grade they have: none, or one a playbook
+    suggested (see `suggest_grade`), until their purchases decide.
+    """
     team = await session.get(Team, team_id)
     cutoffs = grading.cutoffs_from(team.settings if team else {})
     totals = [
@@ -259,13 +320,15 @@ async def recompute_grades(session: AsyncSession, team_id: int) -> None:
         ).all()
     ]
     grades = grading.grades_by_revenue(totals, cutoffs)
+    if not grades:
+        return
     automatic = (
         await session.exec(
             select(Customer).where(
                 col(Customer.team_id) == team_id,
                 col(Customer.grade_manual).is_(False),
                 col(Customer.archived_at).is_(None),
-                or_(col(Customer.grade).is_not(None), col(Customer.id).in_(list(grades))),
+                col(Customer.id).in_(list(grades)),
             )
         )
     ).all()
@@ -288,6 +351,23 @@ async def set_grade(
     if grade is None:
         await session.flush()
         await recompute_grades(session, customer.team_id)
+    return customer
+
+
+async def suggest_grade(
+    session: AsyncSession, actor: Actor, customer_id: int, *, grade: str, now: datetime
+) -> Customer:
+    """A playbook's grade: kept while the customer has not bought and the rep set none by hand.
+
+    It stays automatic, so the first purchases re-grade the customer by revenue.
+    """
+    if grade not in card.GRADES:
+        raise InvalidInput("error.unknown_choice")
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    if customer.grade_manual or await _revenue(session, customer_id) > 0:
+        return customer
+    customer.grade, customer.updated_at = grade, now
+    session.add(customer)
     return customer
 
 

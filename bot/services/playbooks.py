@@ -1,8 +1,10 @@
 """Playbook runs in the database, and what a finished run writes to the card.
 
 A run is saved at every step (its `state` is the engine's `RunState`). Finishing a
-run applies the engine's actions through the same services the card's own buttons
-use, adds the summary note and ends the run, all in one transaction.
+run applies the engine's actions through the customer services, adds the summary
+note and ends the run, all in one transaction. A playbook is advice, so what it
+writes yields to the rep: fields are added to, never overwritten; its grade is a
+suggestion; a lost deal leaves a customer who has bought a customer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role
+from bot.domain.card import Stage
 from bot.domain.errors import NotAllowed, Stale
 from bot.playbooks import engine
 from bot.playbooks.engine import (
@@ -151,13 +154,16 @@ async def finish_run(
     complaint: Outcome | None = None  # a complaint left open: this run's reminders are about it
     for action in actions:
         if isinstance(action, FieldChange):
-            await customer_service.update_field(
-                session, actor, cid, key=action.key, raw=action.value, now=now
+            await customer_service.write_field(
+                session, actor, cid, key=action.key, raw=action.value, mode=action.mode, now=now
             )
         elif isinstance(action, StageChange):
-            await customer_service.set_stage(session, actor, cid, stage=action.stage, now=now)
+            if action.stage == Stage.LOST and not action.customer_lost:
+                await customer_service.lose_deal(session, actor, cid, now=now)
+            else:
+                await customer_service.set_stage(session, actor, cid, stage=action.stage, now=now)
         elif isinstance(action, GradeChange):
-            await customer_service.set_grade(session, actor, cid, grade=action.grade, now=now)
+            await customer_service.suggest_grade(session, actor, cid, grade=action.grade, now=now)
         elif isinstance(action, Reminder):
             due = (
                 action.due

@@ -118,16 +118,19 @@ def answer_text(context: BotContext, step: Any, value: Any) -> str:
 
 
 def _display_answers(context: BotContext, playbook: Playbook, state: RunState) -> dict[str, str]:
+    """Answers as texts take them in: a date as the day it is (`11月25日（周三）`), for scripts."""
     steps = playbook.answer_steps()
     out: dict[str, str] = {}
     for key, value in state.answers.items():
         step = steps.get(key)
-        if step is not None:
-            out[key] = (
-                value
-                if isinstance(value, str) and isinstance(step, FreeText)
-                else answer_text(context, step, value)
-            )
+        if step is None:
+            continue
+        if isinstance(value, str) and isinstance(step, FreeText):
+            out[key] = value
+        elif isinstance(step, DateAnswer) and isinstance(value, dict) and value.get("on"):
+            out[key] = context.t("plain.playbook_day", on=date.fromisoformat(value["on"]))
+        else:
+            out[key] = answer_text(context, step, value)
     return out
 
 
@@ -267,7 +270,21 @@ async def play(
             return None, View(run, customer.name, state)
         view = View(run, customer.name, state)
         if given is not None:
-            result = engine.advance(playbook, state, given, today=today, check_field=_field_check(today))
+            shown = None
+            asked = playbook.step(state.step)
+            if given.action == "text" and isinstance(asked, Choice) and asked.rank is not None:
+                # A typed number means the button at that place, as ranked on screen.
+                ranked = engine.ranked(asked, await _wins(session, run, asked, state))
+                shown = [index for index, *_ in ranked]
+            result = engine.advance(
+                playbook,
+                state,
+                given,
+                today=today,
+                check_field=_field_check(today),
+                shown=shown,
+                lang=context.lang,
+            )
             view.error, view.notice = result.error, result.notice
             if result.error is None and result.state.finished:
                 view.state = result.state
@@ -279,10 +296,7 @@ async def play(
                 svc.save_state(session, run, result.state, now=now)
         step = playbook.step(view.state.step)
         if isinstance(step, Choice) and step.rank is not None:
-            match = view.state.answers.get(step.rank.match) if step.rank.match else None
-            view.wins = await svc.method_wins(
-                session, team_id=run.team_id, kind=step.rank.record, type_=match
-            )
+            view.wins = await _wins(session, run, step, view.state)
         context.flow_state = await flow_store.save_flow(
             session,
             user_id=actor.user_id,
@@ -321,6 +335,15 @@ async def play(
     await answer_while(update, reply(update, context, text, markup, edit=edit))
 
 
+async def _wins(
+    session: AsyncSession, run: PlaybookRun, step: Choice, state: RunState
+) -> dict[str, tuple[int, int]]:
+    """The team's wins per option of a ranked choice."""
+    assert step.rank is not None
+    match = state.answers.get(step.rank.match) if step.rank.match else None
+    return await svc.method_wins(session, team_id=run.team_id, kind=step.rank.record, type_=match)
+
+
 def _field_check(today: date) -> engine.FieldCheck:
     def check(key: str, raw: str) -> None:
         customer_service.validate_field(key, raw, today=today)
@@ -348,7 +371,16 @@ async def _finish(
     end = playbook.step(state.step)
     assert isinstance(end, End)
     lines = [
-        (step.label.get(lang) if step.label else step.id, shorten(answer_text(context, step, value), 300))
+        (
+            step.label.get(lang) if step.label else step.id,
+            shorten(
+                " → ".join(
+                    answer_text(context, step, given)
+                    for given in [*_tried(step, engine.earlier(state, step.key)), value]
+                ),
+                300,
+            ),
+        )
         for step, value in engine.answered(playbook, state)
     ]
     summary = context.t(
@@ -369,6 +401,11 @@ async def _finish(
         purchase_note=context.t("plain.playbook_purchase_note", title=_title(context, playbook)),
         now=services.now(),
     )
+
+
+def _tried(step: Any, values: list[Any]) -> list[Any]:
+    """Earlier answers worth showing in the summary: picks made before a retry."""
+    return values if isinstance(step, Choice) else []
 
 
 async def _show_finished(update: Update, context: BotContext, playbook: Playbook, view: View) -> None:

@@ -55,7 +55,7 @@ async def test_a_rep_qualifies_a_customer_and_the_card_shows_it(bot: Driver) -> 
     card = texts(replies)
     assert "准备接近" in card and "⭐ A" in card and "客户转介绍" in card
     customer = (await _rows(bot, Customer, col(Customer.id) == cid))[0]
-    assert (customer.q_need, customer.q_authority, customer.grade_manual) == (5, 3, True)
+    assert (customer.q_need, customer.q_authority, customer.grade_manual) == (5, 3, False)  # a suggestion
     tasks = await _rows(bot, Task, col(Task.customer_id) == cid)
     assert [(t.due_on.isoformat(), t.source, t.owner_id) for t in tasks] == [("2026-11-25", "playbook", REP)]
     assert "陈静" in tasks[0].text
