@@ -41,10 +41,15 @@ async def resolve(session: AsyncSession, actor: Actor, outcome_id: int, *, now: 
     if outcome is None or outcome.kind != "complaint":
         raise NotFound()
     customer = await customer_service.get_customer(session, actor, outcome.customer_id, edit=True)
-    if outcome.resolved_at is not None:
+    # One conditional statement, so two taps at once close it once: the second finds it closed.
+    closed = await session.exec(
+        update(Outcome)
+        .where(col(Outcome.id) == outcome_id, col(Outcome.resolved_at).is_(None))
+        .values(resolved_at=now, result=RESOLVED)
+        .execution_options(synchronize_session=False)
+    )
+    if outcome.resolved_at is not None or not closed.rowcount:
         raise Stale("complaint.already_resolved", name=customer.name)
-    outcome.resolved_at, outcome.result = now, RESOLVED
-    session.add(outcome)
     await session.exec(
         update(Task)
         .where(col(Task.outcome_id) == outcome_id, col(Task.done_at).is_(None))
