@@ -4,7 +4,7 @@
     .venv/bin/python bench/dispatch.py --database postgresql://…
 
 It puts `--messages` planned rows for `--chats` customers, all due now, in the outbox
-table, and lets the real `bot.telegram.care.Dispatcher` (with its own defaults, as wired
+table, and lets the real `bot.scheduling.dispatcher.Dispatcher` (with its own defaults, as wired
 in production) drain them through the real Application's bot. The Bot API stand-in runs
 in a child process with Telegram's limits read strictly (30/s overall with a burst of
 30, 1/s per private chat with a burst of 1, 429 `retry_after` beyond), so the bot's CPU
@@ -55,9 +55,9 @@ from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_ap
 from bot.config import Settings
 from bot.console.driver import BOT_USERNAME, SPEC
 from bot.console.standin import BotApiStandIn, BotEvent, Limits, RequestRecord
+from bot.scheduling.dispatcher import BATCH, PER_CHAT_SECONDS, RATE_PER_SECOND, Dispatcher
 from bot.storage.db import make_engine, make_session_factory, upgrade
 from bot.storage.models import Customer, Membership, Note, OutboxMessage, Team, User
-from bot.telegram.care import BATCH, PER_CHAT_SECONDS, RATE_PER_SECOND, Dispatcher
 from bot.telegram.context import Services
 
 T = TypeVar("T")
@@ -580,7 +580,9 @@ def environment(backend: str) -> dict[str, Any]:
         "python-telegram-bot": telegram.__version__,
         "sqlalchemy": sqlalchemy.__version__,
         "commit": git("rev-parse", "--short", "HEAD"),
-        "dispatcher_changed_since_commit": bool(git("status", "--porcelain", "--", "bot/telegram/care.py")),
+        "dispatcher_changed_since_commit": bool(
+            git("status", "--porcelain", "--", "bot/scheduling/dispatcher.py")
+        ),
     }
 
 

@@ -26,8 +26,9 @@ from bot.domain.access import Perm
 from bot.i18n import Catalogue, catalogue
 from bot.playbooks.check import load_all
 from bot.playbooks.model import Playbook
+from bot.scheduling import jobs
+from bot.scheduling.dispatcher import Dispatcher
 from bot.services import flows as flow_store
-from bot.services import playbooks as playbook_service
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import agenda, cards, care, digest, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
@@ -100,14 +101,10 @@ async def on_retry(update: Update, context: BotContext) -> None:
         await context.application.process_update(earlier)
 
 
-def build_application(wiring: Wiring) -> SalesApp:
-    """The bot: handlers, access gate, error handler and services, ready to start."""
-    settings = wiring.settings
-    token = wiring.token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
-    if not token:
-        raise SystemExit("BOT_TOKEN is not set (use `salesbot console` to try the bot without one)")
+def build_services(wiring: Wiring) -> Services:
+    """The services every process shares: database, clock, texts, playbooks, outbox senders."""
     services = Services(
-        settings=settings,
+        settings=wiring.settings,
         sessions=wiring.sessions,
         catalogue=wiring.catalogue or catalogue(),
         clock=wiring.clock,
@@ -116,6 +113,17 @@ def build_application(wiring: Wiring) -> SalesApp:
         services.retry_delays = wiring.retry_delays
     # Every playbook file must pass the checker, or the bot does not start.
     services.playbooks = load_all() if wiring.playbooks is None else wiring.playbooks
+    services.senders = care.outbox_senders(services)
+    return services
+
+
+def build_application(wiring: Wiring) -> SalesApp:
+    """The bot: handlers, access gate, error handler and services, ready to start."""
+    settings = wiring.settings
+    token = wiring.token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    if not token:
+        raise SystemExit("BOT_TOKEN is not set (use `salesbot console` to try the bot without one)")
+    services = build_services(wiring)
     builder = (
         Application.builder()
         .token(token)
@@ -157,47 +165,27 @@ async def _post_init(application: SalesApp) -> None:
     await onboarding.set_default_commands(
         application.bot, services.catalogue, services.settings.default_language
     )
-    application.bot_data.dispatcher = care.Dispatcher(services, application.bot)
+    application.bot_data.dispatcher = Dispatcher(services, application.bot)
     if application.job_queue is not None and application.bot_data.schedule:
-        jobs = application.job_queue
-        jobs.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
-        jobs.run_repeating(_plan_care, interval=PLAN_EVERY, first=PLAN_FIRST)
-        jobs.run_repeating(_dispatch_care, interval=DISPATCH_EVERY, first=DISPATCH_FIRST)
+        jobs.schedule(application.job_queue)
     link = await admin_claim_link(services)
     if link:
         application.bot_data.claim_link = link
         log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
 
 
-TIDY_EVERY = timedelta(hours=6)
-TIDY_FIRST = timedelta(minutes=1)
-PLAN_EVERY = timedelta(minutes=15)
-PLAN_FIRST = timedelta(seconds=5)
-DISPATCH_EVERY = timedelta(seconds=5)
-DISPATCH_FIRST = timedelta(seconds=8)
-
-
-async def _plan_care(context: BotContext) -> None:
-    """Turn the cards into outbox rows for the coming week."""
-    result = await care.plan_now(context.services)
-    if result.planned or result.skipped:
-        log.info("care: planned %d messages (%d skipped)", result.planned, result.skipped)
-
-
-async def _dispatch_care(context: BotContext) -> None:
-    """Send what is due, in the background: a pass may outlast the job's interval, and
-    the job itself returns at once so that the scheduler never sees it overlap."""
-    dispatcher = context.bot_data.dispatcher
-    if dispatcher is not None and not dispatcher.busy:
-        context.application.create_task(dispatcher.run_once(), name="care-dispatch")
-
-
-async def _tidy_runs(context: BotContext) -> None:
-    """Close playbook runs nobody has touched for two weeks."""
-    services = context.services
-    closed = await services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
-    if closed:
-        log.info("closed %d abandoned playbook runs", closed)
+async def run_worker(wiring: Wiring, *, once: bool = False) -> None:
+    """`salesbot dispatch`: the bot as `build_application` wires it, planning and sending only."""
+    wiring.schedule = False
+    application = build_application(wiring)
+    await application.initialize()  # the bot (getMe), without post-init: a worker answers no one
+    try:
+        services = application.bot_data.services
+        assert services is not None
+        services.bot_username = application.bot.username
+        await jobs.run_worker(services, Dispatcher(services, application.bot), once=once)
+    finally:
+        await application.shutdown()
 
 
 async def admin_claim_link(services: Services) -> str | None:

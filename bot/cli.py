@@ -83,13 +83,23 @@ def dispatch(once: bool) -> None:
 
     `salesbot run` already does this. More workers can share one PostgreSQL outbox.
     """
-    from bot.telegram.care import run_worker
-
     settings = Settings()
     setup_logging(settings)
     if settings.bot_token is None:
         raise click.UsageError("BOT_TOKEN is not set.")
-    asyncio.run(run_worker(settings, once=once))
+    asyncio.run(_dispatch(settings, once=once))
+
+
+async def _dispatch(settings: Settings, *, once: bool) -> None:
+    from bot.app import Wiring, run_worker
+    from bot.storage.db import make_engine, make_session_factory, upgrade
+
+    engine = make_engine(settings.database_url)
+    await upgrade(engine)
+    try:
+        await run_worker(Wiring(settings=settings, sessions=make_session_factory(engine)), once=once)
+    finally:
+        await engine.dispose()
 
 
 @main.command()

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from bot.console.demo import load_demo, rep_invite
 from bot.console.driver import Driver, running_bot
 from bot.console.standin import BotEvent, Copied, SentMessage
+from bot.scheduling.jobs import plan_now
 from bot.storage.db import transaction
-from bot.telegram.care import plan_now
 
 YOU = 1001
 PEOPLE = {

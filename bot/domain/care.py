@@ -310,3 +310,51 @@ def next_allowed(moment: datetime, tz: ZoneInfo, rules: CareRules) -> datetime:
         return moment
     day = local.date() if local.hour < rules.quiet_end else local.date() + timedelta(days=1)
     return datetime.combine(day, time(rules.quiet_end), tzinfo=tz).astimezone(UTC)
+
+
+# ---------------------------------------------------------------- the planner's decisions
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the planner does with an occasion: its status, why if skipped, and when it goes."""
+
+    status: str  # review | planned | skipped
+    reason: str | None
+    due_at: datetime
+
+
+def decide(day: date, tz: ZoneInfo, rules: CareRules, *, now: datetime, this_week: int) -> Decision:
+    """Plan a message for `day`: at the send time, or skipped when too late or over the weekly cap.
+
+    `this_week` is how many messages the customer already has in that ISO week. A message
+    whose day has passed by the time quiet hours allow it is too late (a greeting the day
+    after does harm); one beyond the cap is skipped so the customer is not flooded.
+    """
+    status, reason = ("review" if rules.review else "planned"), None
+    due_at = send_time(day, tz, rules)
+    if due_at < now:
+        due_at = next_allowed(now, tz, rules)
+        if due_at.astimezone(tz).date() != day:
+            return Decision("skipped", "too_late", due_at)
+    if this_week >= rules.weekly_cap:
+        return Decision("skipped", "weekly_cap", due_at)
+    return Decision(status, reason, due_at)
+
+
+def no_longer_due(
+    waiting: Iterable[tuple[int, str, date]], wanted: set[str], start: date, end: date
+) -> list[int]:
+    """Rows still waiting (id, key, day) in [start, end] whose occasion the cards no longer give.
+
+    A corrected birthday, a purchase removed: the greeting planned for the old day must not
+    go. Only the planner's own occasions are judged (a rep's one-off message is theirs).
+    """
+    return [
+        row_id
+        for row_id, key, day in waiting
+        if start <= day <= end and key not in wanted and key.split(":")[1] in PLANNED
+    ]
+
+
+PLANNED = frozenset(o.value for o in Occasion)  # the occasions the planner makes (and unmakes)

@@ -113,6 +113,8 @@ class Services:
     retry_delays: tuple[float, ...] = RETRY_DELAYS
     identities: Identities = field(default_factory=Identities)
     playbooks: dict[str, Playbook] = field(default_factory=dict)
+    # How each kind of outbox row is sent (bot.telegram.care.outbox_senders), set by the wiring.
+    senders: Any = None
 
     def now(self) -> datetime:
         """The current time from the (settable) clock."""
@@ -179,7 +181,7 @@ class AppData:
     claim_link: str | None = None
     # Whether the planner, dispatcher and tidy jobs run (tests and benchmarks drive them).
     schedule: bool = True
-    # The care dispatcher (bot.telegram.care.Dispatcher), made at start-up.
+    # The care dispatcher (bot.scheduling.dispatcher.Dispatcher), made at start-up.
     dispatcher: Any = None
 
 

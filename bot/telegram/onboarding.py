@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from bot.domain.access import Actor, Perm, Role, can_view_customer
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES, Catalogue
-from bot.services import care as care_service
+from bot.scheduling import outbox as care_service
 from bot.services import customers as svc
 from bot.services import flows as flow_store
 from bot.services import team as team_service

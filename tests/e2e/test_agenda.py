@@ -9,8 +9,9 @@ from sqlmodel import col, select
 
 from bot.console.driver import Driver
 from bot.domain.dates import When, split_reminder
+from bot.scheduling.dispatcher import Dispatcher
+from bot.scheduling.jobs import plan_now
 from bot.storage.models import Customer, OutboxMessage, Task
-from bot.telegram.care import Dispatcher, plan_now
 from tests.e2e.world import LEAD, REP, REP2, add_customer, build_world, texts
 
 TODAY = date(2026, 11, 23)  # a Monday

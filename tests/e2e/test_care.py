@@ -12,9 +12,12 @@ from telegram import Bot
 
 from bot.app import CONSOLE_TOKEN
 from bot.console.driver import Driver
+from bot.scheduling import outbox
+from bot.scheduling.dispatcher import Dispatcher
+from bot.scheduling.jobs import plan_now
+from bot.scheduling.planner import PlanResult
 from bot.services import care as care_service
 from bot.storage.models import Customer, Note, OutboxMessage, Purchase, Team
-from bot.telegram.care import Dispatcher, plan_now
 from tests.e2e.world import CUSTOMER, REP, add_customer, build_world, payload, texts
 
 
@@ -43,7 +46,7 @@ async def _opt_in(bot: Driver, cid: int, name: str) -> None:
     assert customer.optin_state == "in"
 
 
-async def _plan(bot: Driver) -> care_service.PlanResult:
+async def _plan(bot: Driver) -> PlanResult:
     """Plan, leaving the morning agendas and digests aside (test_agenda.py and test_digest.py have them)."""
     result = await plan_now(bot.services)
 
@@ -237,7 +240,7 @@ async def test_two_dispatchers_share_the_outbox_without_double_sends(bot: Driver
     await bot.services.db(fill)
     # On a freshly filled table a claim still takes only its batch (PostgreSQL could
     # otherwise re-run the LIMIT … SKIP LOCKED subquery per row and claim them all).
-    taken = await bot.services.db(lambda s: care_service.claim(s, now=now, worker="probe", limit=30))
+    taken = await bot.services.db(lambda s: outbox.claim(s, now=now, worker="probe", limit=30))
     assert len(taken) == 30
 
     async def release(session):  # type: ignore[no-untyped-def]
@@ -297,7 +300,7 @@ async def test_a_crash_mid_send_fails_that_one_message_instead_of_sending_it_twi
 
     await bot.services.db(fill)
     clock.advance(seconds=61)
-    await bot.services.db(lambda s: care_service.recover(s, now=bot.services.now()))
+    await bot.services.db(lambda s: outbox.recover(s, now=bot.services.now()))
     rows = {r.key: (r.status, r.reason) for r in await _rows(bot, OutboxMessage)}
     assert rows == {"crash:0": ("planned", None), "crash:1": ("failed", "interrupted")}
 

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from bot.app import CONSOLE_TOKEN
 from bot.console.driver import BOT_USERNAME, SPEC
 from bot.console.standin import BotApiStandIn, Limits
-from bot.services import care as care_service
+from bot.scheduling import outbox
 from bot.storage.db import make_session_factory, transaction
 from bot.storage.models import Customer, OutboxMessage, Team, User
 
@@ -109,9 +109,9 @@ async def test_a_worker_killed_mid_send_loses_at_most_the_message_in_flight(
         assert KILL_AFTER <= at_kill < MESSAGES
 
         # Its leases run out (a minute later); then a new worker finishes the job.
-        later = datetime.now(UTC) + care_service.LEASE + timedelta(seconds=1)
+        later = datetime.now(UTC) + outbox.LEASE + timedelta(seconds=1)
         async with transaction(make_session_factory(engine)) as session:
-            await care_service.recover(session, now=later)
+            await outbox.recover(session, now=later)
         second = _worker(database_url, standin.base_url, log)
         assert await _wait(second, 120) == 0, log.read_text(errors="replace")
     finally:

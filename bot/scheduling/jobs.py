@@ -1,0 +1,97 @@
+"""What the scheduler wakes, and the worker loop of `salesbot dispatch`.
+
+The scheduler (python-telegram-bot's JobQueue, APScheduler underneath) is only a
+trigger: what is due lives in the outbox table. `salesbot run` schedules these jobs
+in its own process; `salesbot dispatch` runs `run_worker` on an application built by
+the same wiring, so a worker sends exactly what the bot sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.care import Occasion
+from bot.scheduling.planner import PlanResult, Render, plan
+from bot.services import playbooks as playbook_service
+
+if TYPE_CHECKING:
+    from bot.scheduling.dispatcher import Dispatcher
+    from bot.telegram.context import BotContext, Services
+
+log = logging.getLogger(__name__)
+
+TIDY_EVERY = timedelta(hours=6)
+TIDY_FIRST = timedelta(minutes=1)
+PLAN_EVERY = timedelta(minutes=15)
+PLAN_FIRST = timedelta(seconds=5)
+DISPATCH_EVERY = timedelta(seconds=5)
+DISPATCH_FIRST = timedelta(seconds=8)
+WORKER_IDLE_SECONDS = 2.0
+
+
+def renderer(services: Services) -> Render:
+    """Care texts from the catalogue, in the customer's language."""
+
+    def render(lang: str, occasion: Occasion, params: Mapping[str, Any]) -> str:
+        values = dict(params)
+        if isinstance(values.get("items"), tuple):  # several purchases on one day
+            values["items"] = services.text(lang, "plain.care.items", items=values["items"])
+        return services.text(lang, f"plain.care.{occasion.value}", **values)
+
+    return render
+
+
+async def plan_now(services: Services) -> PlanResult:
+    """One planning pass over every team."""
+    now = services.now()
+    return await services.db(lambda s: plan(s, now=now, render=renderer(services)))
+
+
+def schedule(jobs: Any) -> None:
+    """Wake the planner, the dispatcher and the tidying of old runs on a JobQueue."""
+    jobs.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
+    jobs.run_repeating(_plan_care, interval=PLAN_EVERY, first=PLAN_FIRST)
+    jobs.run_repeating(_dispatch_care, interval=DISPATCH_EVERY, first=DISPATCH_FIRST)
+
+
+async def _plan_care(context: BotContext) -> None:
+    """Turn the cards into outbox rows for the coming week."""
+    result = await plan_now(context.services)
+    if result.planned or result.skipped:
+        log.info("care: planned %d messages (%d skipped)", result.planned, result.skipped)
+
+
+async def _dispatch_care(context: BotContext) -> None:
+    """Send what is due, in the background: a pass may outlast the job's interval, and
+    the job itself returns at once so that the scheduler never sees it overlap."""
+    dispatcher = context.bot_data.dispatcher
+    if dispatcher is not None and not dispatcher.busy:
+        context.application.create_task(dispatcher.run_once(), name="care-dispatch")
+
+
+async def _tidy_runs(context: BotContext) -> None:
+    """Close playbook runs nobody has touched for two weeks."""
+    services = context.services
+    closed = await services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
+    if closed:
+        log.info("closed %d abandoned playbook runs", closed)
+
+
+async def run_worker(services: Services, dispatcher: Dispatcher, *, once: bool = False) -> None:
+    """Plan and send until stopped (`salesbot dispatch`); with `once`, until nothing is due."""
+    log.info("care worker %s started", dispatcher.worker)
+    planned_at = float("-inf")
+    while True:
+        if time.monotonic() - planned_at >= PLAN_EVERY.total_seconds():
+            await plan_now(services)
+            planned_at = time.monotonic()
+        sent = await dispatcher.run_once()
+        if once and not sent:
+            return
+        if not sent:
+            await asyncio.sleep(WORKER_IDLE_SECONDS)
