@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot.console.standin import BotApiStandIn
+from botapi_standin import BotApiStandIn
 
 Route = tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]  # (method, path, handler)
 

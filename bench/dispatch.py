@@ -54,11 +54,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
 from bot.config import Settings
 from bot.console.driver import BOT_USERNAME, SPEC
-from bot.console.standin import BotApiStandIn, BotEvent, Limits, RequestRecord
 from bot.scheduling.dispatcher import BATCH, PER_CHAT_SECONDS, RATE_PER_SECOND, Dispatcher
 from bot.storage.db import make_engine, make_session_factory, upgrade
 from bot.storage.models import Customer, Membership, Note, OutboxMessage, Team, User
 from bot.telegram.context import Services
+from botapi_standin import BotApiStandIn, BotEvent, Limits, RequestRecord
 
 T = TypeVar("T")
 

@@ -57,7 +57,6 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandl
 from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
 from bot.config import Settings
 from bot.console.driver import BOT_USERNAME, SPEC
-from bot.console.standin import BotApiStandIn, Limits
 from bot.domain import card
 from bot.domain.access import Actor, Role
 from bot.domain.search import normalise
@@ -67,6 +66,7 @@ from bot.playbooks.model import SHOWN, Checklist, Choice, Playbook, Scale, Tip
 from bot.services import customers as customer_service
 from bot.storage import models
 from bot.storage.db import make_engine, make_session_factory, upgrade
+from botapi_standin import BotApiStandIn, Limits
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Bump when the generated data changes shape, so old caches are not reused.

@@ -37,7 +37,7 @@ trap stop_pg EXIT
 # 3. Lint and types.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy bot
+.venv/bin/mypy bot botapi_standin
 
 # 4. The suite on SQLite, then on PostgreSQL.
 echo "== tests on SQLite =="

@@ -39,7 +39,10 @@ class FakeClock:
 
 @pytest.fixture(autouse=True)
 def no_unexpected_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Fail any test during which the bot logged an unexpected error (a crash the user saw)."""
+    """Fail any test during which the bot logged an unexpected error (a crash the user saw).
+
+    "bot" also matches the stand-in's loggers (botapi_standin.*): a stand-in bug fails too.
+    """
     yield
     crashes = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("bot")]
     assert not crashes, [r.getMessage() for r in crashes]

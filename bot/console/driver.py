@@ -1,8 +1,9 @@
 """Drive the real Application as a person would: type, tap buttons, share files.
 
 The console and the end-to-end tests both use this. Updates are built by the Bot API
-stand-in (as Telegram would send them) and fed with `process_update`; everything the
-bot sends goes over HTTP to the stand-in, which records it.
+stand-in (the `botapi_standin` package) as Telegram would send them and fed with
+`process_update`; everything the bot sends goes over HTTP to the stand-in, which
+records it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,12 +19,12 @@ from telegram import Update
 
 from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
 from bot.config import Settings
-from bot.console.standin import BotApiStandIn, BotEvent, Limits, SentMessage
 from bot.storage.db import make_engine, make_session_factory, upgrade
 from bot.telegram.context import Clock, Services, system_clock
+from botapi_standin import SPEC_PATH, BotApiStandIn, BotEvent, Limits, SentMessage
 
-# A copy of shared/telegram/bot-api-10.0.min.json, shipped so the console runs anywhere.
-SPEC = Path(__file__).with_name("bot-api-10.0.min.json")
+# The Bot API specification the stand-in validates against (shipped with the stand-in).
+SPEC = SPEC_PATH
 BOT_USERNAME = "salesbot_console_bot"
 
 

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from bot.console.demo import load_demo, rep_invite
 from bot.console.driver import Driver, running_bot
-from bot.console.standin import BotEvent, Copied, SentMessage
 from bot.scheduling.jobs import plan_now
 from bot.storage.db import transaction
+from botapi_standin import BotEvent, Copied, SentMessage
 
 YOU = 1001
 PEOPLE = {

@@ -383,7 +383,7 @@ async def test_against_telegrams_limits_nothing_is_lost(
 
     Paced as in production, and pushing ten times harder than allowed (429s, retried).
     """
-    from bot.console.standin import Limits
+    from botapi_standin import Limits
 
     # The team is set up without limits; then Telegram's apply.
     world = await build_world(bot)

@@ -21,10 +21,10 @@ from sqlmodel import col, select
 
 from bot.app import CONSOLE_TOKEN
 from bot.console.driver import BOT_USERNAME, SPEC
-from bot.console.standin import BotApiStandIn, Limits
 from bot.scheduling import outbox
 from bot.storage.db import make_session_factory, transaction
 from bot.storage.models import Customer, OutboxMessage, Team, User
+from botapi_standin import BotApiStandIn, Limits
 
 MESSAGES = 500
 CHATS = 100

@@ -7,8 +7,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.console.driver import Driver
-from bot.console.standin import SentMessage
 from bot.storage.models import Note, Outcome, Task
+from botapi_standin import SentMessage
 from tests.conftest import FakeClock
 from tests.e2e.world import LEAD, OTHER_LEAD, REP, add_customer, build_world, texts
 

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from bot.console.driver import Driver, running_bot
-from bot.console.standin import SentMessage
 from bot.scheduling.dispatcher import Dispatcher
 from bot.scheduling.jobs import plan_now
 from bot.storage.models import Membership, Note, OutboxMessage, Team, User
 from bot.telegram.ui import MESSAGE_LIMIT
+from botapi_standin import SentMessage
 from tests.conftest import FakeClock
 from tests.e2e.world import ADMIN, LEAD, OTHER_LEAD, REP, add_customer, build_world, texts
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.console.driver import SPEC
-from bot.console.standin import BotApiStandIn
+from botapi_standin import BotApiStandIn
 
 TOKEN = "4242424242:AAH-secret-token-for-the-run-test"
 

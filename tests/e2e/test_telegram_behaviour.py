@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 from bot.console.driver import Driver, running_bot
-from bot.console.standin import Limits
+from botapi_standin import Limits
 from tests.conftest import FakeClock
 from tests.e2e.world import CUSTOMER, LEAD, REP, add_customer, build_world, payload, texts
 

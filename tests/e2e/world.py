@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.console.driver import Driver
-from bot.console.standin import SentMessage
+from botapi_standin import SentMessage
 
 ADMIN, LEAD, REP, REP2, OTHER_LEAD, OTHER_REP, CUSTOMER, STRANGER = 1, 2, 3, 4, 5, 6, 7, 8
 

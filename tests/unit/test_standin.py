@@ -27,9 +27,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.console.standin import BotApiStandIn, BotEvent, Limits, ManualClock
-from bot.console.standin_entities import EntityParseError, parse_html, parse_markdown_v2, utf16_len
-from bot.console.standin_spec import Validator, load_spec
+from botapi_standin import BotApiStandIn, BotEvent, Limits, ManualClock
+from botapi_standin.entities import EntityParseError, parse_html, parse_markdown_v2, utf16_len
+from botapi_standin.spec import Validator, load_spec
 
 USER = 1001
 OTHER = 1002

@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.console.standin_entities import UrlError, check_url
+from botapi_standin.text import UrlError, check_url
 
 JsonDict = dict[str, Any]
 
 SPEC_FILE_NAME = "bot-api-10.0.min.json"
+# A copy of shared/telegram/bot-api-10.0.min.json, shipped in this package so the
+# stand-in (and the console) runs anywhere.
+SPEC_PATH = Path(__file__).with_name(SPEC_FILE_NAME)
 SPEC_ENV_VAR = "TELEGRAM_BOT_API_SPEC"
 
 
@@ -125,7 +128,7 @@ def spec_candidates() -> list[Path]:
     if env:
         candidates.insert(0, Path(env))
     # The project keeps shared reference files next to (or inside) the repository.
-    for root in (here.parents[2], here.parents[3]) if len(here.parents) > 3 else ():
+    for root in (here.parents[1], here.parents[2]) if len(here.parents) > 2 else ():
         candidates.append(root / "shared" / "telegram" / SPEC_FILE_NAME)
     return candidates
 
