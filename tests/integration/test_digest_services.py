@@ -195,7 +195,10 @@ async def test_the_split_modules_entry_points(engine: AsyncEngine) -> None:
         rhythm = analytics.rhythm_of(team.settings)
         behind = await lists.behind_by_owner(session, team_id=team_id, now=NOW, rhythm=rhythm)
         reference = await analytics_service.reference_revenue(session, team)
-        loyalty = await analytics_service.loyalty_of(session, team=team, ids=[ids["c3"]], today=NOW.date())
+        cached = await analytics_service.cached_reference(session, team)  # what the card uses
+        loyalty = await analytics_service.loyalty_of(
+            session, team=team, ids=[ids["c3"]], today=NOW.date(), reference=cached
+        )
         c3 = await session.get(Customer, ids["c3"])
         assert c3 is not None
         insight = await analytics_service.insight(session, c3, today=NOW.date())
