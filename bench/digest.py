@@ -5,7 +5,7 @@
 
 One team of 50 reps and a lead, 100,000 customers and 1,000,000 notes over two years,
 with purchases, follow-ups, playbook outcomes, finished runs and care messages. The
-figures are `bot.services.digest.build` (one transaction each, as the bot runs it) for a
+figures are `bot.services.digest.views.build` (one transaction each, as the bot runs it) for a
 daily digest and the week and month reports, each service function it calls on its
 own, and `bot.services.chart.render` of the digest's chart. The goal (from the issue):
 under 1 s for the data and under 0.5 s for the chart. See ``bench/README.md``. Nothing
@@ -50,12 +50,13 @@ from bot.domain import analytics
 from bot.domain.access import Actor, Role
 from bot.domain.card import Stage
 from bot.i18n import catalogue
+from bot.services import analytics as analytics_service
 from bot.services import chart
 from bot.services import digest as svc
 from bot.services import playbooks as playbook_service
 from bot.storage import models
 from bot.storage.db import alembic_config, make_engine, make_session_factory, transaction, upgrade
-from bot.telegram.digest import chart_data
+from bot.telegram.digest_render import chart_data
 
 RESULTS = pu.RESULTS
 # Bump when the generated data changes shape, so an old cache is rebuilt.
@@ -847,8 +848,8 @@ def parts_of(kind: str) -> list[tuple[str, Work]]:
     return [
         ("activity", lambda s, t: svc.activity(s, team_id=TEAM_ID, period=period)),
         ("behind_by_owner", lambda s, t: svc.behind_by_owner(s, team_id=TEAM_ID, now=NOW, rhythm=rhythm(t))),
-        ("_overdue_by_owner", lambda s, t: svc._overdue_by_owner(s, team_id=TEAM_ID, today=today)),
-        ("_pipeline", lambda s, t: svc._pipeline(s, team_id=TEAM_ID, period=period)),
+        ("_overdue_by_owner", lambda s, t: svc.overdue_by_owner(s, team_id=TEAM_ID, today=today)),
+        ("_pipeline", lambda s, t: svc.pipeline(s, team_id=TEAM_ID, period=period)),
         (
             "playbooks.stats",
             lambda s, t: playbook_service.stats(
@@ -892,29 +893,31 @@ class Series:
 
 
 def cold_caches() -> None:
-    """Forget what the digest's module remembers between calls (the team's reference revenue,
+    """Forget what the analytics module remembers between calls (the team's reference revenue,
     ten minutes): a real digest comes once a day, so it finds these caches cold."""
     for name in ("_references",):
-        cache = getattr(svc, name, None)
+        cache = getattr(analytics_service, name, None)
         if isinstance(cache, dict):
             cache.clear()
 
 
 def code_measured() -> dict[str, Any]:
-    """Which `bot/services/digest.py` is measured: its path, hash, and the commit it differs from."""
-    path = Path(svc.__file__).resolve()
-    body = path.read_bytes()
-    info: dict[str, Any] = {"digest.py": str(path), "sha256": hashlib.sha256(body).hexdigest()[:12]}
+    """Which digest code is measured (the `bot/services/digest/` package and
+    `bot/services/analytics.py`): its path, hash, and the commit it differs from."""
+    package = Path(svc.__file__).resolve().parent
+    files = [*sorted(package.glob("*.py")), Path(analytics_service.__file__).resolve()]
+    body = b"".join(path.read_bytes() for path in files)
+    info: dict[str, Any] = {"digest.py": str(package), "sha256": hashlib.sha256(body).hexdigest()[:12]}
     root = Path(__file__).resolve().parent.parent
     try:
         info["commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
-        committed = subprocess.run(
-            ["git", "show", "HEAD:bot/services/digest.py"], cwd=root, capture_output=True, check=True
-        ).stdout
-        info["same_as_commit"] = committed == body
-    except (OSError, subprocess.CalledProcessError):
+        changed = subprocess.run(
+            ["git", "diff", "--quiet", "HEAD", "--", *(str(path) for path in files)], cwd=root, check=False
+        )
+        info["same_as_commit"] = changed.returncode == 0
+    except OSError:
         pass
     return info
 

@@ -12,8 +12,8 @@ from bot.domain import card
 from bot.domain.access import Perm, Role
 from bot.domain.card import FieldSpec, Kind, Section
 from bot.domain.dates import ParsedDate, format_date
+from bot.services import analytics as digest_service
 from bot.services import customers as svc
-from bot.services import digest as digest_service
 from bot.storage.models import User
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router

@@ -1,0 +1,109 @@
+"""The daily digests in the outbox: planning the rows (one per lead, or one for the team group,
+per local day), and what a planned row sends when it goes.
+
+Kept apart so that it can join the outbox module. The digest itself is written when the
+row goes out, so that its figures are current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.care import zone
+from bot.domain.errors import NotAllowed
+from bot.services.digest.figures import members
+from bot.services.digest.model import DIGEST, Digest
+from bot.services.digest.settings import DEFAULT_HOUR, prefs
+from bot.services.digest.views import reader_digest
+from bot.storage.models import OutboxMessage, Team, User
+
+LATEST_AFTER = 3  # hours after its time; a digest first planned later waits for the next day
+
+
+async def plan_rows(
+    session: AsyncSession, team: Team, *, now: datetime, taken: set[str]
+) -> list[dict[str, Any]]:
+    """Outbox rows for the coming digests: one per lead (or one for the team group) per day.
+
+    The key names the reader and the local day, so a digest is planned once however
+    often this runs, from however many processes, across restarts.
+    """
+    assert team.id is not None
+    leads = [(uid, name) for uid, name, role in await members(session, team.id) if role == "lead"]
+    users = {
+        user.telegram_id: user
+        for user in (
+            await session.exec(select(User).where(col(User.telegram_id).in_([uid for uid, _ in leads])))
+        ).all()
+    }
+    group = prefs(team, 0).group
+    readers: list[tuple[str, int, int, str, int, str]] = []  # key stem, rep_id, chat, tz, hour, lang
+    if group is not None:
+        hour = group.get("hour", DEFAULT_HOUR)
+        first_lead = leads[0][0] if leads else 0
+        readers.append((f"g{team.id}", first_lead, group["chat_id"], team.timezone, hour, team.language))
+    else:
+        for uid, _ in leads:
+            user = users.get(uid)
+            mine = prefs(team, uid)
+            if user is None or mine.off:
+                continue
+            tz = zone(user.timezone, team.timezone).key
+            readers.append((str(uid), uid, uid, tz, mine.hour, user.language))
+    rows = []
+    for stem, rep_id, chat_id, tz, hour, lang in readers:
+        local = now.astimezone(zone(tz, "UTC"))
+        for day in (local.date(), local.date() + timedelta(days=1)):
+            key = f"{DIGEST}:{stem}:{day.isoformat()}"
+            due_at = datetime.combine(day, time(hour), tzinfo=zone(tz, "UTC")).astimezone(UTC)
+            if key in taken or (due_at < now and local.hour >= hour + LATEST_AFTER):
+                continue
+            taken.add(key)
+            rows.append(
+                {
+                    "key": key,
+                    "team_id": team.id,
+                    "customer_id": None,
+                    "rep_id": rep_id,
+                    "occasion": DIGEST,
+                    "day": day,
+                    "channel": "telegram",
+                    "chat_id": chat_id,
+                    "language": lang,
+                    "text": "",  # written when it goes, so that it is current
+                    "status": "planned",
+                    "reason": None,
+                    "due_at": max(due_at, now),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class PlannedDigest:
+    """A planned daily digest, written now: where it goes, and whether that is the team group."""
+
+    digest: Digest
+    chat_id: int
+    thread_id: int | None
+    in_group: bool
+
+
+async def planned_digest(session: AsyncSession, row: OutboxMessage, *, now: datetime) -> PlannedDigest:
+    """The daily digest a planned row sends: to its lead (in their timezone), or to the team group."""
+    team = await session.get(Team, row.team_id)
+    if team is None:
+        raise NotAllowed()
+    group = prefs(team, 0).group
+    in_group = group is not None and row.chat_id == group["chat_id"]
+    reader = None if in_group else row.rep_id
+    digest = await reader_digest(session, team_id=row.team_id, kind="day", reader=reader, now=now)
+    thread = group.get("thread_id") if in_group and group is not None else None
+    return PlannedDigest(digest, row.chat_id or row.rep_id, thread, in_group)
