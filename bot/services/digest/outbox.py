@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.care import zone
 from bot.domain.errors import NotAllowed
+from bot.scheduling import outbox
 from bot.services.digest.figures import members
 from bot.services.digest.model import DIGEST, Digest
 from bot.services.digest.settings import DEFAULT_HOUR, prefs
@@ -65,23 +66,20 @@ async def plan_rows(
                 continue
             taken.add(key)
             rows.append(
-                {
-                    "key": key,
-                    "team_id": team.id,
-                    "customer_id": None,
-                    "rep_id": rep_id,
-                    "occasion": DIGEST,
-                    "day": day,
-                    "channel": "telegram",
-                    "chat_id": chat_id,
-                    "language": lang,
-                    "text": "",  # written when it goes, so that it is current
-                    "status": "planned",
-                    "reason": None,
-                    "due_at": max(due_at, now),
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                outbox.new_row(
+                    key=key,
+                    team_id=team.id,
+                    customer_id=None,
+                    rep_id=rep_id,
+                    occasion=DIGEST,
+                    day=day,
+                    channel="telegram",
+                    chat_id=chat_id,
+                    language=lang,
+                    text="",  # written when it goes, so that it is current
+                    due_at=max(due_at, now),
+                    now=now,
+                )
             )
     return rows
 
