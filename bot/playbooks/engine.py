@@ -3,27 +3,33 @@
 Nothing here touches the database or Telegram. A run is the list of steps passed
 (`trail`, the current step last) and the answers given. Silent steps (branches,
 writes, reminders, records) are passed on the way to the next step the rep sees.
-What a run does to the card is computed only when it ends (`actions`), from the
-trail, so Back never has to undo anything and an abandoned run changes nothing.
+What a run does to the card is computed only when it ends (`actions`, in
+`bot.playbooks.effects`), from the trail, so Back never has to undo anything and an
+abandoned run changes nothing. Typed answers are read by `bot.playbooks.typed`.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
-from decimal import Decimal
-from functools import lru_cache
+from datetime import date
 from typing import Any
 
-from pypinyin import lazy_pinyin
-
-from bot.domain import card
-from bot.domain.dates import DateParseError, parse_date
 from bot.domain.errors import InvalidInput
-from bot.domain.money import parse_number
+from bot.playbooks.effects import (
+    Action,
+    FieldChange,
+    GradeChange,
+    OutcomeRecord,
+    PurchaseMade,
+    Reminder,
+    StageChange,
+    actions,
+    answered,
+    earlier,
+    outcome,
+    record_values,
+)
 from bot.playbooks.model import (
     ASKS,
     SHOWN,
@@ -37,14 +43,54 @@ from bot.playbooks.model import (
     Number,
     Playbook,
     Record,
-    Remind,
-    Sale,
     Scale,
-    SetField,
-    SetGrade,
-    SetStage,
     Tip,
 )
+from bot.playbooks.typed import (
+    FieldCheck,
+    date_answer,
+    fields_fed_by,
+    free_text,
+    number,
+    score,
+    typed_option,
+    typed_ticks,
+)
+
+# The engine's whole API; what a finished run does (`actions`) and how typed answers are
+# read live in `effects` and `typed`, and are reached through here too.
+__all__ = [
+    "CALLBACK_MAX_BYTES",
+    "CALLBACK_PREFIX",
+    "RECORD_COLUMNS",
+    "RECORD_KINDS",
+    "RESULTS",
+    "SEQ_MODULO",
+    "WINNING",
+    "Action",
+    "FieldChange",
+    "FieldCheck",
+    "Given",
+    "GradeChange",
+    "Outcome",
+    "OutcomeRecord",
+    "PurchaseMade",
+    "Reminder",
+    "RunState",
+    "StageChange",
+    "actions",
+    "advance",
+    "answered",
+    "begin",
+    "button_data",
+    "earlier",
+    "fields_fed_by",
+    "holds",
+    "outcome",
+    "ranked",
+    "typed_option",
+    "widest_callback",
+]
 
 # Outcome records: their kinds, their columns (and which answers may fill each), results.
 RECORD_KINDS: dict[str, str] = {
@@ -149,9 +195,6 @@ class Outcome:
     notice: str | None = None  # a catalogue key to show above the step (e.g. "at the start")
 
 
-FieldCheck = Callable[[str, str], None]
-
-
 def _no_field_check(_key: str, _raw: str) -> None:
     return None
 
@@ -225,7 +268,7 @@ def _answer(
         ticked = list(answers.get(step.key, []))
         if given.action in ("toggle", "text"):
             picked = (
-                [_option(step, given)] if given.action == "toggle" else _typed_ticks(step, given.value, lang)
+                [_option(step, given)] if given.action == "toggle" else typed_ticks(step, given.value, lang)
             )
             for option in picked:
                 ticked = (
@@ -240,17 +283,17 @@ def _answer(
             return Outcome(_goto(playbook, state, step.next, answers, step.key))
         raise InvalidInput("playbook.use_buttons")
     if given.action == "pick" and isinstance(step, Scale):
-        answers[step.key] = _score(given.value)
+        answers[step.key] = score(given.value)
     elif given.action != "text":
         raise InvalidInput("error.stale")
     elif isinstance(step, Scale):
-        answers[step.key] = _score(given.value)
+        answers[step.key] = score(given.value)
     elif isinstance(step, FreeText):
-        answers[step.key] = _free_text(playbook, step, given.value, check_field)
+        answers[step.key] = free_text(playbook, step, given.value, check_field)
     elif isinstance(step, Number):
-        answers[step.key] = _number(step, given.value)
+        answers[step.key] = number(step, given.value)
     elif isinstance(step, DateAnswer):
-        answers[step.key] = _date(playbook, step, given.value, today, check_field)
+        answers[step.key] = date_answer(playbook, step, given.value, today, check_field)
     return Outcome(_goto(playbook, state, step.next, answers, step.key))
 
 
@@ -265,135 +308,6 @@ def _option(
     if given.action == "text":
         return typed_option(step, given.value, shown, lang)
     raise InvalidInput("playbook.use_buttons")
-
-
-def typed_option(
-    step: Choice | Checklist, typed: str, shown: Sequence[int] | None = None, lang: str | None = None
-) -> Any:
-    """The option a typed answer points at, the way people type one.
-
-    In turn, the first way that finds anything decides: the whole label or id; the
-    button's number as shown (from 1); the start of a label; a part of a label; the
-    start of the Chinese label's pinyin or of its initials (`shiji`, `sj` for 时机);
-    a part of them (`jg` for 看重价格).
-    Labels are those of the rep's language (`lang`; both without it), pinyin is for
-    readers of Chinese. Several options found the same way are not guessed between:
-    the rep is asked.
-    """
-    text = _fold(typed)
-    if not text:
-        raise InvalidInput("playbook.use_buttons")
-    options = step.options
-    order = list(shown) if shown is not None else list(range(len(options)))
-    langs = ("zh", "en") if lang is None else (lang,)
-    labels = [tuple(_fold(o.label.get(code)) for code in langs) for o in options]
-    pinyin = lang != "en"
-    tiers: list[Callable[[int], bool]] = [
-        lambda i: text in (_fold(options[i].id), *labels[i]),
-        lambda i: (
-            text.isascii() and text.isdigit() and 1 <= int(text) <= len(order) and order[int(text) - 1] == i
-        ),
-        lambda i: any(label.startswith(text) for label in labels[i]),
-        lambda i: any(text in label for label in labels[i]),
-        lambda i: (
-            pinyin
-            and _is_latin(text)
-            and any(form.startswith(_squash(text)) for form in _pinyin(options[i].label.zh))
-        ),
-        lambda i: (
-            pinyin
-            and _is_latin(text)
-            and len(_squash(text)) >= 2
-            and any(_squash(text) in form for form in _pinyin(options[i].label.zh))
-        ),
-    ]
-    for matches in tiers:
-        found = [options[i] for i in order if matches(i)]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise InvalidInput("playbook.which_option", options=found)
-    raise InvalidInput("playbook.use_buttons")
-
-
-def _typed_ticks(step: Checklist, typed: str, lang: str | None) -> list[Any]:
-    """The options a typed checklist answer names: numbers or words, apart (`1 3`, `2、4`)."""
-    parts = [part for part in re.split(r"[\s,，、;；]+", unicodedata.normalize("NFKC", typed)) if part]
-    if not parts:
-        raise InvalidInput("playbook.use_buttons")
-    return [typed_option(step, part, None, lang) for part in parts]
-
-
-def _is_latin(text: str) -> bool:
-    return bool(text) and all("a" <= ch <= "z" or ch == " " for ch in text)
-
-
-def _squash(text: str) -> str:
-    return "".join(text.split())
-
-
-@lru_cache(maxsize=2048)
-def _pinyin(label: str) -> tuple[str, str]:
-    """A Chinese label's pinyin and its initials, letters only (时机以后 → shijiyihou, sjyh)."""
-    hanzi = "".join(ch for ch in label if "\u4e00" <= ch <= "\u9fff")
-    if not hanzi:
-        return ("", "")
-    syllables = lazy_pinyin(hanzi, errors="ignore")
-    return "".join(syllables), "".join(s[0] for s in syllables if s)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().casefold()
-
-
-def _score(raw: str) -> int:
-    text = unicodedata.normalize("NFKC", raw).strip().rstrip("分").strip()
-    if text in ("1", "2", "3", "4", "5"):
-        return int(text)
-    raise InvalidInput("playbook.score")
-
-
-def _free_text(playbook: Playbook, step: FreeText, raw: str, check_field: FieldCheck) -> str:
-    text = raw.strip()
-    if not text:
-        raise InvalidInput("error.empty")
-    if len(text) > step.max_length:
-        raise InvalidInput("error.too_long", limit=step.max_length, length=len(text))
-    for key in fields_fed_by(playbook, step.key):
-        check_field(key, text)
-    return text
-
-
-def _number(step: Number, raw: str) -> str:
-    value = parse_number(raw, error="playbook.number")
-    if step.min is not None and value < Decimal(str(step.min)):
-        raise InvalidInput("playbook.number_min", limit=_plain(step.min))
-    if step.max is not None and value > Decimal(str(step.max)):
-        raise InvalidInput("playbook.number_max", limit=_plain(step.max))
-    return _plain(value)
-
-
-def _plain(value: float | Decimal) -> str:
-    text = f"{Decimal(str(value)):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _date(
-    playbook: Playbook, step: DateAnswer, raw: str, today: date, check_field: FieldCheck
-) -> dict[str, str]:
-    try:
-        parsed = parse_date(raw, today=today, past=step.past)
-    except DateParseError:
-        raise InvalidInput("error.date") from None
-    for key in fields_fed_by(playbook, step.key):
-        check_field(key, raw)
-    on = parsed.next_occurrence(today) if parsed.year is None else parsed.to_date()
-    return {"on": on.isoformat(), "typed": raw.strip()}
-
-
-def fields_fed_by(playbook: Playbook, key: str) -> list[str]:
-    """The card fields a playbook writes from an answer (checked as soon as it is typed)."""
-    return [s.field for s in playbook.steps if isinstance(s, SetField) and s.source == key and not s.map]
 
 
 def _skip_target(step: Any) -> str | None:
@@ -439,7 +353,7 @@ def _settle(playbook: Playbook, state: RunState) -> RunState:
             target = next((c.next for c in step.cases if holds(c.when, answers)), step.default)
         else:
             if isinstance(step, Record):
-                records[len(trail) - 1] = _record_values(step, answers)
+                records[len(trail) - 1] = record_values(step, answers)
             target = step.next
         trail.append(target)
     raise RuntimeError(f"playbook {playbook.id} loops through silent steps at {trail[-1]}")
@@ -501,154 +415,6 @@ def _numeric(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
-
-
-# ---------------------------------------------------------------- what a finished run does
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """Write a card field (as typed, so the card's own rules read it), in a write mode."""
-
-    key: str
-    value: str
-    mode: str = card.APPEND
-
-
-@dataclass(frozen=True)
-class StageChange:
-    """Move the customer to a stage (`lost`: a lost deal, unless the customer is lost)."""
-
-    stage: str
-    customer_lost: bool = False
-
-
-@dataclass(frozen=True)
-class GradeChange:
-    """Suggest a grade (the rep's own grade, and revenue, come first)."""
-
-    grade: str
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """A follow-up task for the rep; its text is the step's, in the rep's language."""
-
-    step: str
-    due: date
-    # A date the rep gave is kept as given; "in N days" moves off the team's days off.
-    typed: bool = field(default=False, compare=False)
-
-
-@dataclass(frozen=True)
-class OutcomeRecord:
-    """An outcome for the team's statistics."""
-
-    kind: str
-    values: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class PurchaseMade:
-    """A sale, recorded as the card's purchase button records it."""
-
-    amount: str
-    items: str
-
-
-Action = FieldChange | StageChange | GradeChange | Reminder | OutcomeRecord | PurchaseMade
-
-
-def actions(playbook: Playbook, state: RunState, *, today: date) -> list[Action]:
-    """What a finished run does, in the order its steps were passed."""
-    out: list[Action] = []
-    answers = state.answers
-    for position, step_id in enumerate(state.trail):
-        step = playbook.step(step_id)
-        if isinstance(step, SetField | SetStage | SetGrade):
-            value = _written(step, answers)
-            if value is None:
-                continue
-            if isinstance(step, SetField):
-                out.append(FieldChange(step.field, value, card.write_mode(card.field(step.field), step.mode)))
-            elif isinstance(step, SetStage):
-                out.append(StageChange(value, step.customer_lost))
-            else:
-                out.append(GradeChange(value))
-        elif isinstance(step, Remind):
-            due = today + timedelta(days=step.in_days) if step.in_days is not None else None
-            if step.source is not None:
-                given = answers.get(step.source)
-                due = date.fromisoformat(given["on"]) if isinstance(given, dict) else None
-            if due is not None:
-                out.append(Reminder(step.id, due, typed=step.source is not None))
-        elif isinstance(step, Record):
-            values = state.records.get(position)
-            out.append(
-                OutcomeRecord(step.record, values if values is not None else _record_values(step, answers))
-            )
-        elif isinstance(step, Sale):
-            amount = answers.get(step.amount)
-            if amount not in (None, "") and Decimal(str(amount)) > 0:
-                items = answers.get(step.items) if step.items else None
-                out.append(PurchaseMade(str(amount), str(items or "")))
-    return out
-
-
-def _record_values(step: Record, answers: Mapping[str, Any]) -> dict[str, str]:
-    values = dict(step.values)
-    for column, key in step.fields.items():
-        value = answers.get(key)
-        if isinstance(value, dict):
-            value = value.get("on")
-        if value not in (None, "", []):
-            values[column] = str(value)
-    return values
-
-
-def _written(step: SetField | SetStage | SetGrade, answers: Mapping[str, Any]) -> str | None:
-    if isinstance(step, SetField):
-        fixed = step.value
-    else:
-        fixed = step.stage if isinstance(step, SetStage) else step.grade
-    if fixed is not None:
-        return fixed
-    value = answers.get(step.source or "")
-    if value in (None, "", []):
-        return None
-    if isinstance(value, dict):
-        value = value.get("typed")
-    if step.map:
-        return step.map.get(str(value))
-    return str(value)
-
-
-def outcome(playbook: Playbook, state: RunState) -> str | None:
-    """The outcome id of a finished run."""
-    step = playbook.step(state.step)
-    return step.outcome if isinstance(step, End) else None
-
-
-def answered(playbook: Playbook, state: RunState) -> list[tuple[Any, Any]]:
-    """The (step, answer) pairs along the trail, in order, for the summary."""
-    seen: set[str] = set()
-    out = []
-    for step_id in state.trail:
-        step = playbook.step(step_id)
-        if isinstance(step, ASKS) and step.key not in seen and step.key in state.answers:
-            seen.add(step.key)
-            out.append((step, state.answers[step.key]))
-    return out
-
-
-def earlier(state: RunState, key: str) -> list[Any]:
-    """Answers a key had before its last one on this way through (a method tried before another)."""
-    out: list[Any] = []
-    for position in sorted(state.prior):
-        before = state.prior[position]
-        if before.get("key") == key and "value" in before and (not out or out[-1] != before["value"]):
-            out.append(before["value"])
-    return out
 
 
 def ranked(step: Choice, stats: Mapping[str, tuple[int, int]]) -> list[tuple[int, Any, int, int]]:

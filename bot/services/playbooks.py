@@ -5,6 +5,9 @@ run applies the engine's actions through the customer services, adds the summary
 note and ends the run, all in one transaction. A playbook is advice, so what it
 writes yields to the rep: fields are added to, never overwritten; its grade is a
 suggestion; a lost deal leaves a customer who has bought a customer.
+
+The use cases over these (start, advance, pause, stop, the ▶️ Play menu) are in
+`playbook_runs`; what wins (method wins, /stats) is counted in `outcome_stats`.
 """
 
 from __future__ import annotations
@@ -13,16 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import case, func, update
-from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.access import Actor, Role
+from bot.domain.access import Actor
 from bot.domain.card import Stage
-from bot.domain.errors import NotAllowed, Stale
+from bot.domain.errors import Stale
 from bot.playbooks import engine
 from bot.playbooks.engine import (
     Action,
@@ -36,7 +37,13 @@ from bot.playbooks.engine import (
 )
 from bot.services import agenda as agenda_service
 from bot.services import customers as customer_service
-from bot.storage.models import Customer, Outcome, PlaybookRun, Task, User
+
+# What wins is counted in `outcome_stats`; these names stay reachable from here for the digest.
+from bot.services.outcome_stats import StatRow as StatRow
+from bot.services.outcome_stats import Stats as Stats
+from bot.services.outcome_stats import method_wins as method_wins
+from bot.services.outcome_stats import stats as stats
+from bot.storage.models import Customer, Outcome, PlaybookRun, Task
 
 ACTIVE, DONE, ABANDONED = "active", "done", "abandoned"
 # A run nobody touched for this long is closed (its answers stay in the table).
@@ -264,112 +271,3 @@ async def tidy_runs(session: AsyncSession, *, now: datetime, older_than: timedel
         .values(status=ABANDONED, ended_at=now)
     )
     return int(result.rowcount or 0)
-
-
-# ---------------------------------------------------------------- what wins
-
-
-def _wins() -> Any:
-    return func.sum(case((col(Outcome.result).in_(sorted(engine.WINNING)), 1), else_=0))
-
-
-async def method_wins(
-    session: AsyncSession, *, team_id: int, kind: str, type_: str | None
-) -> dict[str, tuple[int, int]]:
-    """(wins, tries) per method in a team, for records of a kind (and type, if given)."""
-    query = (
-        select(Outcome.method, _wins(), func.count())
-        .where(col(Outcome.team_id) == team_id, col(Outcome.kind) == kind, col(Outcome.method).is_not(None))
-        .group_by(col(Outcome.method))
-    )
-    if type_ is not None:
-        query = query.where(col(Outcome.type) == type_)
-    rows = (await session.exec(query)).all()
-    return {str(method): (int(wins or 0), int(tries)) for method, wins, tries in rows}
-
-
-@dataclass(frozen=True)
-class StatRow:
-    """Wins and tries of one method against one type (objection type; '' for closings)."""
-
-    kind: str
-    type: str
-    method: str
-    wins: int
-    tries: int
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Which method wins against which objection (and which closings work), team and per rep."""
-
-    team: list[StatRow]
-    reps: dict[str, list[StatRow]]  # rep name → rows
-    results: dict[str, dict[str, int]]  # kind → result → count
-
-
-async def stats(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    team_id: int,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Stats:
-    """The statistics a lead sees for their team; a rep sees only their own records."""
-    if not (actor.is_admin or actor.team_id == team_id):
-        raise NotAllowed()
-    base = [col(Outcome.team_id) == team_id, col(Outcome.kind).in_(("objection", "closing"))]
-    if actor.role is Role.REP:
-        base.append(col(Outcome.user_id) == actor.user_id)
-    if since is not None:
-        base.append(col(Outcome.created_at) >= since)
-    if until is not None:
-        base.append(col(Outcome.created_at) < until)
-    rows = (
-        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
-            sql_select(
-                col(Outcome.kind),
-                col(Outcome.type),
-                col(Outcome.method),
-                col(Outcome.user_id),
-                _wins(),
-                func.count(),
-            )
-            .where(*base, col(Outcome.method).is_not(None))
-            .group_by(col(Outcome.kind), col(Outcome.type), col(Outcome.method), col(Outcome.user_id))
-        )
-    ).all()
-    names = dict(
-        (
-            await session.exec(
-                select(User.telegram_id, User.name).where(
-                    col(User.telegram_id).in_(sorted({row[3] for row in rows}))
-                )
-            )
-        ).all()
-    )
-    team: dict[tuple[str, str, str], list[int]] = {}
-    reps: dict[str, dict[tuple[str, str, str], list[int]]] = {}
-    for kind, type_, method, user_id, wins, tries in rows:
-        key = (str(kind), str(type_ or ""), str(method))
-        for bucket in (team, reps.setdefault(names.get(user_id, str(user_id)), {})):
-            counts = bucket.setdefault(key, [0, 0])
-            counts[0] += int(wins or 0)
-            counts[1] += int(tries)
-    results_rows = (
-        await session.exec(
-            select(Outcome.kind, Outcome.result, func.count())
-            .where(*base)
-            .group_by(col(Outcome.kind), col(Outcome.result))
-        )
-    ).all()
-    results: dict[str, dict[str, int]] = {}
-    for kind, result, count in results_rows:
-        results.setdefault(str(kind), {})[str(result or "")] = int(count)
-    return Stats(_rows(team), {name: _rows(bucket) for name, bucket in sorted(reps.items())}, results)
-
-
-def _rows(bucket: dict[tuple[str, str, str], list[int]]) -> list[StatRow]:
-    rows = [StatRow(*key, wins, tries) for key, (wins, tries) in bucket.items()]
-    return sorted(rows, key=lambda r: (r.kind, r.type, -r.wins, -(r.wins / r.tries), r.method))

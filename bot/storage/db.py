@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -111,3 +111,15 @@ async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+class Transact(Protocol):
+    """Runs work in one transaction and returns its result: what a use case that owns its
+    transaction takes (the wiring's `db`, with its retries; a test's plain `transaction`)."""
+
+    def __call__(self, work: Callable[[AsyncSession], Awaitable[T]], /) -> Awaitable[T]:
+        """Run `work` in a transaction, committed when it returns."""
+        ...
