@@ -51,9 +51,8 @@ from bot.domain.access import Actor, Role
 from bot.domain.card import Stage
 from bot.i18n import catalogue
 from bot.services import analytics as analytics_service
-from bot.services import chart
+from bot.services import chart, outcome_stats
 from bot.services import digest as svc
-from bot.services import playbooks as playbook_service
 from bot.storage import models
 from bot.storage.db import alembic_config, make_engine, make_session_factory, transaction, upgrade
 from bot.telegram.digest_render import chart_data
@@ -852,9 +851,7 @@ def parts_of(kind: str) -> list[tuple[str, Work]]:
         ("_pipeline", lambda s, t: svc.pipeline(s, team_id=TEAM_ID, period=period)),
         (
             "playbooks.stats",
-            lambda s, t: playbook_service.stats(
-                s, admin, team_id=TEAM_ID, since=period.start, until=period.end
-            ),
+            lambda s, t: outcome_stats.stats(s, admin, team_id=TEAM_ID, since=period.start, until=period.end),
         ),
         ("care_counts", lambda s, t: svc.care_counts(s, team_id=TEAM_ID, period=period)),
         ("overdue", lambda s, t: svc.overdue(s, team_id=TEAM_ID, today=today, limit=svc.LIST_MAX)),

@@ -37,12 +37,6 @@ from bot.playbooks.engine import (
 )
 from bot.services import agenda as agenda_service
 from bot.services import customers as customer_service
-
-# What wins is counted in `outcome_stats`; these names stay reachable from here for the digest.
-from bot.services.outcome_stats import StatRow as StatRow
-from bot.services.outcome_stats import Stats as Stats
-from bot.services.outcome_stats import method_wins as method_wins
-from bot.services.outcome_stats import stats as stats
 from bot.storage.models import Customer, Outcome, PlaybookRun, Task
 
 ACTIVE, DONE, ABANDONED = "active", "done", "abandoned"

@@ -387,13 +387,13 @@ async def test_the_best_method_is_counted_as_stats_counts_it_and_charts_cover_th
     engine: AsyncEngine,
 ) -> None:
     from bot.domain.access import Actor, Role
-    from bot.services import playbooks as playbook_service
+    from bot.services import outcome_stats
 
     team_id, _, _ = await _build(engine)
     async with transaction(make_session_factory(engine)) as session:
         day = await svc.build(session, team_id=team_id, kind="day", now=NOW, tz="Asia/Shanghai")
         week = await svc.build(session, team_id=team_id, kind="week", now=NOW, tz="Asia/Shanghai")
-        stats = await playbook_service.stats(
+        stats = await outcome_stats.stats(
             session,
             Actor(LEAD, Role.LEAD, team_id),
             team_id=team_id,

@@ -16,7 +16,7 @@ from sqlalchemy import select as sql_select  # more columns than sqlmodel's sele
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.services import playbooks as playbook_service
+from bot.services import outcome_stats
 from bot.services.digest.model import (
     CONTACT_KINDS,
     INTERNAL_OCCASIONS,
@@ -243,23 +243,23 @@ async def pipeline(
     }
 
 
-def best_methods(rows: list[playbook_service.StatRow], kind: str) -> dict[str, playbook_service.StatRow]:
+def best_methods(rows: list[outcome_stats.StatRow], kind: str) -> dict[str, outcome_stats.StatRow]:
     """The method that won most against each type, with its own wins and tries.
 
     One definition for the digest and /stats: `stats` counts wins and tries per method
     and type and ranks them (most wins, then the best rate, then the name); the best is
     the first of a type's rows as /stats lists them.
     """
-    out: dict[str, playbook_service.StatRow] = {}
+    out: dict[str, outcome_stats.StatRow] = {}
     for row in rows:
         if row.kind == kind and row.type not in out:
             out[row.type] = row
     return out
 
 
-def objections(stats: playbook_service.Stats) -> list[Objection]:
+def objections(stats: outcome_stats.Stats) -> list[Objection]:
     """Each objection type of the period with its tries, wins and best method, the most tried first."""
-    by_type: dict[str, list[playbook_service.StatRow]] = defaultdict(list)
+    by_type: dict[str, list[outcome_stats.StatRow]] = defaultdict(list)
     for row in stats.team:
         if row.kind == "objection":
             by_type[row.type].append(row)
@@ -280,7 +280,7 @@ def objections(stats: playbook_service.Stats) -> list[Objection]:
     return sorted(out, key=lambda o: (-o.tries, o.type))
 
 
-def closings(stats: playbook_service.Stats) -> tuple[int, int]:
+def closings(stats: outcome_stats.Stats) -> tuple[int, int]:
     """Closing attempts of the period: (won, tries)."""
     results = stats.results.get("closing", {})
     return results.get("won", 0), sum(results.values())

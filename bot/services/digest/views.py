@@ -18,7 +18,7 @@ from bot.domain import analytics, money
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.care import zone
 from bot.domain.errors import NotAllowed, NotFound
-from bot.services import playbooks as playbook_service
+from bot.services import outcome_stats
 from bot.services.digest import figures, lists
 from bot.services.digest.model import CHART_DAYS, LIST_MAX, Digest, Listing, Period, period_for
 from bot.storage.models import Team, User
@@ -87,7 +87,7 @@ async def build(
         rep.behind = behind.get(rep.user_id, 0)
         rep.overdue = overdue_by_owner.get(rep.user_id, 0)
     pipeline, moved_in = await figures.pipeline(session, team_id=team_id, period=period)
-    stats = await playbook_service.stats(
+    stats = await outcome_stats.stats(
         session, Actor(0, Role.ADMIN, team_id, True), team_id=team_id, since=period.start, until=period.end
     )
     chart = Period.ending(period.last, CHART_DAYS, tz) if kind == "day" else period
