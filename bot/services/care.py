@@ -115,8 +115,8 @@ CAP_MAX = 14
 
 async def change_rule(
     session: AsyncSession, actor: Actor, team_id: int, *, rule: str, arg: str, now: datetime
-) -> CareRules:
-    """A lead changes one of the team's care rules; returns the rules as they now are."""
+) -> tuple[CareRules, workdays.WorkWeek]:
+    """A lead changes one of the team's care rules; returns the rules and work week as they now are."""
     from bot.services.team import get_team
 
     team = await get_team(session, actor, team_id)
@@ -139,7 +139,7 @@ async def change_rule(
         raise Stale()
     team.settings = {**team.settings, "care": care}
     session.add(team)
-    return CareRules.from_settings(team.settings)
+    return CareRules.from_settings(team.settings), workdays.work_week(team.settings)
 
 
 # ---------------------------------------------------------------- the rep's side

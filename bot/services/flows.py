@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -64,3 +65,25 @@ _CLEAR = delete(FlowState).where(col(FlowState.user_id) == bindparam("user_id"))
 async def clear_flow(session: AsyncSession, user_id: int) -> None:
     """End the user's flow (done or cancelled)."""
     await (await session.connection()).execute(_CLEAR, {"user_id": user_id})
+
+
+T = TypeVar("T")
+
+
+async def finish(
+    session: AsyncSession,
+    user_id: int,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    ends: Callable[[T], bool] | None = None,
+) -> T:
+    """A form's effect and the end of the form, in the caller's one transaction.
+
+    `ends` says from the effect's result whether the form is over (a reminder that must
+    first ask which customer it means keeps its form); by default it always is. If the
+    effect fails, nothing is saved and the form stays where it was.
+    """
+    result = await work(session)
+    if ends is None or ends(result):
+        await clear_flow(session, user_id)
+    return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.access import Perm
@@ -13,7 +12,6 @@ from bot.domain.dates import split_reminder, when_from_today
 from bot.domain.errors import InvalidInput
 from bot.services import agenda as svc
 from bot.services import customers as customer_service
-from bot.services import flows as flow_store
 from bot.storage.models import Customer, Task
 from bot.telegram import flows
 from bot.telegram.cards.view import leave_to_card
@@ -184,14 +182,12 @@ async def _place(update: Update, context: BotContext, pending: dict[str, Any], *
         customer_id=int(customer_id) if customer_id is not None else None,
     )
 
-    async def save(session: AsyncSession) -> svc.Placed:
-        placed = await svc.place_reminder(session, actor, draft, today=today, now=now, link=link)
-        if placed.task is not None:
-            await flow_store.clear_flow(session, actor.user_id)
-        return placed
-
     try:
-        placed = await services.db(save)
+        placed = await flows.complete(
+            context,
+            lambda s: svc.place_reminder(s, actor, draft, today=today, now=now, link=link),
+            ends=lambda placed: placed.task is not None,  # asking which customer keeps the form
+        )
     except InvalidInput as error:
         await reply(update, context, flows.explain(context, error, draft.text))
         return

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.domain import workdays
@@ -164,12 +163,8 @@ async def _check_rewrite(context: BotContext, data: dict[str, Any], step: Step, 
 async def _finish_rewrite(update: Update, context: BotContext, data: dict[str, Any]) -> None:
     outbox_id, actor, now = int(data["outbox_id"]), context.actor, context.services.now()
 
-    async def save(session: AsyncSession) -> OutboxMessage:
-        row = await svc.approve(session, actor, outbox_id, now=now, text=str(data["text"]))
-        await flow_store.clear_flow(session, actor.user_id)
-        return row
-
-    row = await context.services.db(save)
+    text = str(data["text"])
+    row = await flows.complete(context, lambda s: svc.approve(s, actor, outbox_id, now=now, text=text))
     await _approved(update, context, row, edit=False)
 
 
@@ -221,12 +216,9 @@ async def on_rule(update: Update, context: BotContext) -> None:
     team_id, actor, now = context.arg_id(0), context.actor, context.services.now()
     rule, arg = context.arg(1), context.arg(2)
 
-    async def change(session: AsyncSession) -> tuple[CareRules, workdays.WorkWeek]:
-        rules = await svc.change_rule(session, actor, team_id, rule=rule, arg=arg, now=now)
-        team = await team_service.get_team(session, actor, team_id)
-        return rules, workdays.work_week(team.settings)
-
-    rules, week = await context.services.db(change)
+    rules, week = await context.services.db(
+        lambda s: svc.change_rule(s, actor, team_id, rule=rule, arg=arg, now=now)
+    )
     await answer_query(update)
     await _show_rules(update, context, team_id, rules, week, edit=True)
 
@@ -309,17 +301,14 @@ async def _finish_one_off(update: Update, context: BotContext, data: dict[str, A
 
     form = str(data.get("form") or flow_store.new_nonce())  # forms begun before it had one
 
-    async def save(session: AsyncSession) -> svc.OneOff:
-        planned = await svc.one_off(session, actor, cid, day=day, text=str(data["text"]), now=now, form=form)
-        await flow_store.clear_flow(session, actor.user_id)
-        return planned
-
+    text = str(data["text"])
     try:
-        planned = await context.services.db(save)
+        planned = await flows.complete(
+            context, lambda s: svc.one_off(s, actor, cid, day=day, text=text, now=now, form=form)
+        )
     except InvalidInput as error:
-        await reply(update, context, flows.explain(context, error, str(data["text"])))
+        await reply(update, context, flows.explain(context, error, text))
         return
-    context.flow_state = None
     row = planned.row
     when = row.due_at.astimezone(ZoneInfo(context.services.settings.default_timezone))
     text = context.t(

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Message, Update
 from telegram.error import BadRequest
 
@@ -28,6 +27,8 @@ from bot.telegram.routes import router
 from bot.telegram.ui import Button, button, chunk, escape, keyboard, reply, shorten
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,11 @@ async def start(update: Update, context: BotContext, name: str, data: dict[str, 
 async def _goto(update: Update, context: BotContext, flow: Flow, step: Step, data: dict[str, Any]) -> None:
     services, user_id = context.services, context.actor.user_id
 
-    async def save(session: AsyncSession) -> FlowState:
-        return await flow_store.save_flow(
-            session, user_id=user_id, flow=flow.name, step=step.key, data=data, now=services.now()
+    state = await services.db(
+        lambda s: flow_store.save_flow(
+            s, user_id=user_id, flow=flow.name, step=step.key, data=data, now=services.now()
         )
-
-    state = await services.db(save)
+    )
     context.flow_state = state
     await prompt(update, context, flow, state)
 
@@ -211,6 +211,21 @@ async def _abandon(update: Update, context: BotContext) -> None:
     await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
     context.flow_state = None
     await reply(update, context, context.t("flow.gone"))
+
+
+async def complete(
+    context: BotContext, work: Callable[[Any], Awaitable[T]], *, ends: Callable[[T], bool] | None = None
+) -> T:
+    """Apply a form's effect (one service call) and end the form in the same transaction.
+
+    `ends` decides from the result whether the form is over (by default it is); a failing
+    effect leaves the form where it was, so what the user typed is not lost.
+    """
+    user_id = context.actor.user_id
+    result = await context.services.db(lambda s: flow_store.finish(s, user_id, work, ends=ends))
+    if ends is None or ends(result):
+        context.flow_state = None
+    return result
 
 
 def explain(context: BotContext, error: InvalidInput, typed: str) -> str:
