@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.domain import card
+from bot.domain import card, deeplinks
 from bot.domain.access import Perm, Role
 from bot.domain.card import FieldSpec, Kind, Section
 from bot.domain.dates import ParsedDate, format_date
@@ -215,7 +215,7 @@ async def on_optin_link(update: Update, context: BotContext) -> None:
     cid = context.arg_id(0)
     actor = context.actor
     customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
-    link = context.services.deep_link(f"c_{customer.optin_code}")
+    link = context.services.deep_link(deeplinks.optin_payload(customer.optin_code))
     text = context.t("optin.link", name=customer.name, link=link, state=customer.optin_state)
     await reply(update, context, text, keyboard([[button(context.t("btn.open_card"), "cv", cid, "basic")]]))
 
