@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -14,6 +15,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import FlowState
+
+T = TypeVar("T")
 
 
 def new_nonce() -> str:
@@ -64,3 +67,16 @@ _CLEAR = delete(FlowState).where(col(FlowState.user_id) == bindparam("user_id"))
 async def clear_flow(session: AsyncSession, user_id: int) -> None:
     """End the user's flow (done or cancelled)."""
     await (await session.connection()).execute(_CLEAR, {"user_id": user_id})
+
+
+def ending(
+    user_id: int, work: Callable[[AsyncSession], Awaitable[T]]
+) -> Callable[[AsyncSession], Awaitable[T]]:
+    """`work`, then the end of the user's form, in the same transaction (a form's last step)."""
+
+    async def run(session: AsyncSession) -> T:
+        result = await work(session)
+        await clear_flow(session, user_id)
+        return result
+
+    return run

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
@@ -19,7 +18,6 @@ from bot.domain.access import (
 from bot.i18n import pick_language
 from bot.services import customers as customer_service
 from bot.services import team as team_service
-from bot.storage.models import FlowState
 from bot.telegram.context import BotContext
 from bot.telegram.errors import report
 from bot.telegram.routes import Target, ident, parse, router
@@ -61,19 +59,19 @@ async def _admit(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     services = context.services
 
-    async def identify(session: AsyncSession) -> tuple[Actor, FlowState | None]:
-        return await team_service.identify(
-            session,
-            telegram_id=user.id,
-            name=user.full_name,
-            username=user.username,
-            language=pick_language(user.language_code, services.settings.default_language),
-            admin_ids=services.settings.admin_ids,
-        )
-
     known = services.identities.get(user.id)
     if known is None:
-        actor, flow = await services.db(identify)
+        language = pick_language(user.language_code, services.settings.default_language)
+        actor, flow = await services.db(
+            lambda s: team_service.identify(
+                s,
+                telegram_id=user.id,
+                name=user.full_name,
+                username=user.username,
+                language=language,
+                admin_ids=services.settings.admin_ids,
+            )
+        )
         services.identities.remember(actor, flow)
     else:
         actor, flow = known.actor, known.flow

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.domain.access import Perm
 from bot.domain.errors import InvalidInput
+from bot.services import cards as card_service
 from bot.services import customers as svc
 from bot.services import flows as flow_store
-from bot.storage.models import Customer, Note, User
+from bot.storage.models import Note
 from bot.telegram import flows, words
 from bot.telegram.cards.find import PAGE
 from bot.telegram.cards.view import leave_to_card, stage_label
@@ -75,20 +75,13 @@ async def _finish_note(update: Update, context: BotContext, data: dict[str, Any]
     actor, now = context.actor, context.services.now()
     cid, body = int(data["customer_id"]), data["body"]
 
-    async def save(session: AsyncSession) -> Note:
-        note = await svc.add_note(
-            session,
-            actor,
-            cid,
-            text=body["text"],
-            file_id=body["file_id"],
-            file_kind=body["file_kind"],
-            now=now,
+    text, file_id, file_kind = body["text"], body["file_id"], body["file_kind"]
+    note = await context.services.db(
+        flow_store.ending(
+            actor.user_id,
+            lambda s: svc.add_note(s, actor, cid, text=text, file_id=file_id, file_kind=file_kind, now=now),
         )
-        await flow_store.clear_flow(session, actor.user_id)
-        return note
-
-    note = await context.services.db(save)
+    )
     kinds = [button(context.t(f"note_kind.{k}"), "nk", cid, note.id, k) for k in svc.CONTACT_KINDS]
     rows = [
         kinds,
@@ -117,13 +110,7 @@ async def on_note_kind(update: Update, context: BotContext) -> None:
     actor, now = context.actor, context.services.now()
     cid, note_id, kind = context.arg_id(0), context.arg_id(1), context.arg(2)
 
-    async def tag(session: AsyncSession) -> Note:
-        note = await svc.set_note_kind(session, actor, note_id, kind=kind, now=now)
-        if note.customer_id != cid:
-            raise InvalidInput("error.stale")
-        return note
-
-    await context.services.db(tag)
+    await context.services.db(lambda s: card_service.tag_note(s, actor, cid, note_id, kind=kind, now=now))
     await answer_query(update, context.alert("note.kind_set", kind=context.t(f"note_kind.{kind}")))
     rows = [
         [
@@ -148,17 +135,10 @@ async def on_timeline(update: Update, context: BotContext) -> None:
     offset = context.arg_id(1, default=0)
     actor = context.actor
 
-    async def load(session: AsyncSession) -> tuple[Customer, svc.Page, dict[int, str]]:
-        customer = await svc.get_customer(session, actor, cid)
-        page = await svc.notes_page(session, actor, cid, offset=offset, limit=TIMELINE_PAGE)
-        authors: dict[int, str] = {}
-        for note in page.items:
-            if note.author_id and note.author_id not in authors:
-                user = await session.get(User, note.author_id)
-                authors[note.author_id] = user.name if user else "?"
-        return customer, page, authors
-
-    customer, page, authors = await context.services.db(load)
+    found = await context.services.db(
+        lambda s: card_service.timeline(s, actor, cid, offset=offset, limit=TIMELINE_PAGE)
+    )
+    page, authors = found.page, found.authors
     tz = context.services.settings.default_timezone
     entries = [
         {
@@ -175,7 +155,7 @@ async def on_timeline(update: Update, context: BotContext) -> None:
     while True:
         text = context.t(
             "timeline.view",
-            name=customer.name,
+            name=found.customer_name,
             entries=entries[:shown],
             total=page.total,
             first=offset + 1,
@@ -231,8 +211,8 @@ def _local(moment: Any, tz: str) -> str:
 async def on_note_file(update: Update, context: BotContext) -> None:
     """Send a note's photo, voice note or file again."""
     cid, note_id = context.arg_id(0), context.arg_id(1)
-    note = await context.services.db(lambda s: s.get(Note, note_id))
-    if note is None or note.customer_id != cid or not note.file_id:
+    note = await context.services.db(lambda s: card_service.note_file(s, customer_id=cid, note_id=note_id))
+    if note is None or not note.file_id:
         await answer_query(update, context.alert("error.stale"))
         return
     await answer_query(update)

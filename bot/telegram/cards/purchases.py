@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.domain import card
@@ -74,20 +73,14 @@ async def _finish_purchase(update: Update, context: BotContext, data: dict[str, 
     items = data.get("items") or ""
     note_text = context.t("purchase.note", amount=money(amount), items=items, date=when.isoformat())
 
-    async def save(session: AsyncSession) -> None:
-        await svc.add_purchase(
-            session,
-            actor,
-            cid,
-            amount=amount,
-            items=items,
-            purchased_on=when,
-            now=now,
-            note_text=note_text,
+    await context.services.db(
+        flow_store.ending(
+            actor.user_id,
+            lambda s: svc.add_purchase(
+                s, actor, cid, amount=amount, items=items, purchased_on=when, now=now, note_text=note_text
+            ),
         )
-        await flow_store.clear_flow(session, actor.user_id)
-
-    await context.services.db(save)
+    )
     await show_card(update, context, cid, "history", notice=context.t("purchase.saved"))
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain import card, deeplinks
 from bot.domain.access import Perm, Role
 from bot.domain.card import FieldSpec, Kind, Section
 from bot.domain.dates import ParsedDate, format_date
+from bot.services import cards as card_service
 from bot.services import customers as svc
 from bot.services import digest as digest_service
-from bot.storage.models import User
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten, when_label
@@ -78,30 +77,16 @@ async def show_card(
     except ValueError:
         sect = Section.BASIC
 
-    today = context.services.today()
-
-    async def load(
-        session: AsyncSession,
-    ) -> tuple[svc.CardData, svc.History | None, str | None, digest_service.Insight | None]:
-        customer: svc.CardData
-        hist, found = None, None
-        if sect is Section.HISTORY:
-            full = await svc.get_customer(session, actor, customer_id)
-            customer, hist = full, await svc.history(session, full)
-            if hist.purchase_count:
-                found = await digest_service.insight(session, full, today=today)
-        else:
-            customer = loaded if loaded is not None else await svc.get_customer(session, actor, customer_id)
-        owner = None
-        if actor.role is not Role.REP:
-            user = await session.get(User, customer.owner_id)
-            owner = user.name if user else None
-        return customer, hist, owner, found
-
-    if loaded is not None and sect is not Section.HISTORY and actor.role is Role.REP:
-        customer, hist, owner, found = loaded, None, None, None
+    today, with_history = context.services.today(), sect is Section.HISTORY
+    if loaded is not None and not with_history and actor.role is Role.REP:
+        view = card_service.CardView(loaded)  # a rep's own search hit: nothing more to read
     else:
-        customer, hist, owner, found = await context.services.db(load)
+        view = await context.services.db(
+            lambda s: card_service.card_view(
+                s, actor, customer_id, with_history=with_history, today=today, loaded=loaded
+            )
+        )
+    customer, hist, owner, found = view.customer, view.history, view.owner, view.insight
     rows = [
         (context.t(f"field.{spec.key}"), value)
         for spec in card.fields_of(sect)
