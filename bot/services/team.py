@@ -304,6 +304,45 @@ async def teams(session: AsyncSession, actor: Actor) -> list[Team]:
     return [team] if team else []
 
 
+async def team_name(session: AsyncSession, team_id: int) -> str | None:
+    """A team's name (for the menu of its members), or None when it is gone."""
+    team = await session.get(Team, team_id)
+    return team.name if team else None
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team as its lead sees it: its name and its active members."""
+
+    name: str
+    members: list[MemberRow]
+
+
+async def team_view(session: AsyncSession, actor: Actor, *, team_id: int) -> TeamView:
+    """A team the actor manages, with its members and their customer counts."""
+    team = await get_team(session, actor, team_id)
+    return TeamView(team.name, await team_members(session, actor, team_id=team_id))
+
+
+@dataclass(frozen=True)
+class NewTeam:
+    """A team just created, and the invite for its lead."""
+
+    team_id: int
+    name: str
+    lead_invite: str
+
+
+async def open_team(
+    session: AsyncSession, actor: Actor, *, name: str, timezone: str, now: datetime, ttl: timedelta
+) -> NewTeam:
+    """An admin creates a team together with the single-use link that makes its lead."""
+    team = await create_team(session, actor, name=name, timezone=timezone)
+    assert team.id is not None
+    code = await create_invite(session, actor, kind="lead", team_id=team.id, now=now, ttl=ttl)
+    return NewTeam(team.id, team.name, code)
+
+
 async def get_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
     """A team the actor may manage."""
     if not can_manage_team(actor, team_id):

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain.access import Role
-from bot.storage.models import Team
+from bot.services import team as team_service
 from bot.telegram.context import BotContext
 from bot.telegram.ui import Button, button, keyboard, reply
 
@@ -22,8 +22,7 @@ async def show_menu(update: Update, context: BotContext, *, edit: bool = False) 
     team_name = None
     if actor.team_id is not None:
         team_id = actor.team_id
-        team = await context.services.db(lambda s: s.get(Team, team_id))
-        team_name = team.name if team else None
+        team_name = await context.services.db(lambda s: team_service.team_name(s, team_id))
     rows: list[list[Button]] = []
     if actor.team_id is not None:
         rows += [

@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import BotCommandScopeChat, InputFile, Update
 from telegram.error import TelegramError
 
@@ -15,7 +14,6 @@ from bot.domain.errors import InvalidInput
 from bot.services import export as export_service
 from bot.services import flows as flow_store
 from bot.services import team as svc
-from bot.storage.models import Team
 from bot.telegram import flows, words
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
@@ -35,13 +33,8 @@ async def show_team(
 ) -> None:
     """Members with their customer counts (a page at a time), and what a lead can do."""
     actor = context.actor
-
-    async def load(session: AsyncSession) -> tuple[Team, list[svc.MemberRow]]:
-        return await svc.get_team(session, actor, team_id), await svc.team_members(
-            session, actor, team_id=team_id
-        )
-
-    team, everyone = await context.services.db(load)
+    team = await context.services.db(lambda s: svc.team_view(s, actor, team_id=team_id))
+    everyone = team.members
     members = everyone[offset : offset + MEMBERS_PAGE]
     text = context.t(
         "team.view",
@@ -382,30 +375,24 @@ async def _check_team(context: BotContext, data: dict[str, Any], step: Step, giv
 
 
 async def _finish_team(update: Update, context: BotContext, data: dict[str, Any]) -> None:
-    actor, services = context.actor, context.services
+    actor, services, now = context.actor, context.services, context.services.now()
+    name, timezone = data["name"], services.settings.default_timezone
     ttl = timedelta(hours=services.settings.invite_ttl_hours)
-
-    async def create(session: AsyncSession) -> tuple[Team, str]:
-        team = await svc.create_team(
-            session, actor, name=data["name"], timezone=services.settings.default_timezone
+    team = await services.db(
+        flow_store.ending(
+            actor.user_id, lambda s: svc.open_team(s, actor, name=name, timezone=timezone, now=now, ttl=ttl)
         )
-        code = await svc.create_invite(
-            session, actor, kind="lead", team_id=team.id, now=services.now(), ttl=ttl
-        )
-        await flow_store.clear_flow(session, actor.user_id)
-        return team, code
-
-    team, code = await services.db(create)
+    )
     await reply(
         update,
         context,
         context.t(
             "admin.team_created",
             team=team.name,
-            link=services.deep_link(code),
+            link=services.deep_link(team.lead_invite),
             hours=services.settings.invite_ttl_hours,
         ),
-        keyboard([[button(context.t("btn.open_team"), "tm", team.id)]]),
+        keyboard([[button(context.t("btn.open_team"), "tm", team.team_id)]]),
     )
 
 
