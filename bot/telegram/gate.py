@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import MessageEntity, Update
+from telegram import MessageEntity, Update, User
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
@@ -57,8 +57,16 @@ async def _admit(update: Update, context: BotContext) -> None:
         # The bot talks to people privately; in a group it only hears a lead who asks
         # for the team digest to go there.
         raise ApplicationHandlerStop
-    services = context.services
+    await _identify(context, user)
+    if update.callback_query is not None:
+        await _check_callback(update, context)
+        return
+    await _check_command(update, context)
 
+
+async def _identify(context: BotContext, user: User) -> None:
+    """Who the user is and their form in progress: remembered, or read (and remembered)."""
+    services = context.services
     known = services.identities.get(user.id)
     if known is None:
         language = pick_language(user.language_code, services.settings.default_language)
@@ -76,9 +84,10 @@ async def _admit(update: Update, context: BotContext) -> None:
     else:
         actor, flow = known.actor, known.flow
     context.actor, context.flow_state = actor, flow
-    if update.callback_query is not None:
-        await _check_callback(update, context)
-        return
+
+
+async def _check_command(update: Update, context: BotContext) -> None:
+    """A /command must exist and be one the actor's role may use."""
     message = update.message
     command = _command_name(update, context)
     if message is None or command is None:

@@ -23,6 +23,20 @@ async def show_menu(update: Update, context: BotContext, *, edit: bool = False) 
     if actor.team_id is not None:
         team_id = actor.team_id
         team_name = await context.services.db(lambda s: team_service.team_name(s, team_id))
+    rows = _staff_rows(context)
+    text = context.t(
+        "menu.text",
+        role=context.t(f"role.{actor.role.value}"),
+        role_key=actor.role.value,
+        team=team_name,
+        admin=actor.is_admin,
+    )
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+def _staff_rows(context: BotContext) -> list[list[Button]]:
+    """The buttons of a staff member's menu: customers, team, admin, language."""
+    actor = context.actor
     rows: list[list[Button]] = []
     if actor.team_id is not None:
         rows += [
@@ -42,14 +56,7 @@ async def show_menu(update: Update, context: BotContext, *, edit: bool = False) 
             rows.append([button(context.t("btn.find"), "fd")])
         rows.append([button(context.t("btn.admin"), "ad")])
     rows.append([button(context.t("btn.language"), "lm")])
-    text = context.t(
-        "menu.text",
-        role=context.t(f"role.{actor.role.value}"),
-        role_key=actor.role.value,
-        team=team_name,
-        admin=actor.is_admin,
-    )
-    await reply(update, context, text, keyboard(rows), edit=edit)
+    return rows
 
 
 async def leave_to_menu(update: Update, context: BotContext, data: dict[str, Any]) -> None:

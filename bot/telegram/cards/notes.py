@@ -138,17 +138,24 @@ async def on_timeline(update: Update, context: BotContext) -> None:
     found = await context.services.db(
         lambda s: card_service.timeline(s, actor, cid, offset=offset, limit=TIMELINE_PAGE)
     )
-    page, authors = found.page, found.authors
+    text, shown = _timeline_text(context, found, offset)
+    await reply(
+        update, context, text, keyboard(_timeline_rows(context, cid, found.page, offset, shown)), edit=True
+    )
+
+
+def _timeline_text(context: BotContext, found: card_service.Timeline, offset: int) -> tuple[str, int]:
+    """The page as one message, and how many of its entries fit in it."""
     tz = context.services.settings.default_timezone
     entries = [
         {
             "when": _local(note.created_at, tz),
             "kind": context.t(f"note_kind.{note.kind}"),
-            "author": authors.get(note.author_id or 0, ""),
+            "author": found.authors.get(note.author_id or 0, ""),
             "text": note_text(context, note),
             "file": words.file_kind(context.services, context.lang, note.file_kind),
         }
-        for note in page.items
+        for note in found.page.items
     ]
     # Show as many entries as fit in one message; the next page starts after them.
     shown = len(entries)
@@ -157,31 +164,36 @@ async def on_timeline(update: Update, context: BotContext) -> None:
             "timeline.view",
             name=found.customer_name,
             entries=entries[:shown],
-            total=page.total,
+            total=found.page.total,
             first=offset + 1,
             last=offset + shown,
         )
         if fits(text) or shown == 1:
-            break
+            return text, shown
         shown -= 1
-    notes_shown = page.items[:shown]
+
+
+def _timeline_rows(
+    context: BotContext, cid: int, page: svc.Page, offset: int, shown: int
+) -> list[list[Button]]:
+    """A button per file shown, paging, a new note and the card."""
     next_offset = offset + shown
-    rows: list[list[Button]] = []
-    files = [button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in notes_shown if n.file_id]
-    rows += chunk(files, 3)
+    files = [
+        button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in page.items[:shown] if n.file_id
+    ]
     nav: list[Button] = []
     if page.has_prev:
         nav.append(button(context.t("btn.prev"), "cl", cid, max(0, offset - TIMELINE_PAGE)))
     if next_offset < page.total:
         nav.append(button(context.t("btn.next"), "cl", cid, next_offset))
-    rows += [
+    return [
+        *chunk(files, 3),
         nav,
         [
             button(context.t("btn.note"), "cn", cid),
             button(context.t("btn.open_card"), "cv", cid, "basic"),
         ],
     ]
-    await reply(update, context, text, keyboard(rows), edit=True)
 
 
 def note_text(context: BotContext, note: Note) -> str:

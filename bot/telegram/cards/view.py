@@ -86,27 +86,32 @@ async def show_card(
                 s, actor, customer_id, with_history=with_history, today=today, loaded=loaded
             )
         )
-    customer, hist, owner, found = view.customer, view.history, view.owner, view.insight
+    text = _card_text(context, view, sect, notice)
+    await reply(update, context, text, card_keyboard(context, customer_id, sect), edit=edit)
+
+
+def _card_text(context: BotContext, view: card_service.CardView, sect: Section, notice: str | None) -> str:
+    """The card at one section, in the reader's language."""
+    customer, hist = view.customer, view.history
     rows = [
         (context.t(f"field.{spec.key}"), value)
         for spec in card.fields_of(sect)
         if spec.key != "name" and (value := field_value(context, customer, spec)) is not None
     ]
     total = card.qualification_total({key: getattr(customer, key) for key in card.QUALIFICATION})
-    text = context.t(
+    return context.t(
         "card.view",
         name=customer.name,
         company=customer.company,
         stage=stage_label(context, customer.stage),
         grade=customer.grade,
-        owner=owner,
+        owner=view.owner,
         section=context.t(f"section.{sect.value}"),
         rows=rows,
         qualification=total if sect is Section.BUSINESS else None,
-        history=_history_rows(context, hist, found) if hist else None,
+        history=_history_rows(context, hist, view.insight) if hist else None,
         notice=notice,
     )
-    await reply(update, context, text, card_keyboard(context, customer_id, sect), edit=edit)
 
 
 def _history_rows(
