@@ -4,6 +4,7 @@ new team with its lead's invite, and a form's effect ending the form: on both da
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,7 +39,9 @@ async def _build(engine: AsyncEngine) -> tuple[SessionFactory, int, int]:
         await session.flush()
         assert wang.id is not None
         session.add(
-            Purchase(customer_id=wang.id, team_id=team.id, amount=100, purchased_on=date(2026, 11, 1))
+            Purchase(
+                customer_id=wang.id, team_id=team.id, amount=Decimal(100), purchased_on=date(2026, 11, 1)
+            )
         )
         session.add(
             Note(
