@@ -31,7 +31,7 @@ from bot.scheduling.dispatcher import Dispatcher
 from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
-from bot.telegram import agenda, cards, care, digest, onboarding, playbooks, team  # noqa: F401  (handlers register their routes)
+from bot.telegram import agenda, cards, care, customer_side, digest, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
@@ -149,11 +149,11 @@ def build_application(wiring: Wiring) -> SalesApp:
         application.add_handler(CommandHandler(name, _command(route), filters=filters.UpdateType.MESSAGE))
     application.add_handler(CallbackQueryHandler(_dispatch_callback))
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new input
-    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, onboarding.on_text))
-    application.add_handler(MessageHandler(new & filters.CONTACT, onboarding.on_contact))
+    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, inbox.on_text))
+    application.add_handler(MessageHandler(new & filters.CONTACT, inbox.on_contact))
     media = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
-    application.add_handler(MessageHandler(new & media, onboarding.on_media))
-    application.add_handler(MessageHandler(new, onboarding.on_other))
+    application.add_handler(MessageHandler(new & media, inbox.on_media))
+    application.add_handler(MessageHandler(new, inbox.on_other))
     application.add_error_handler(on_error)
     return application
 
@@ -162,9 +162,7 @@ async def _post_init(application: SalesApp) -> None:
     services = application.bot_data.services
     assert services is not None
     services.bot_username = application.bot.username
-    await onboarding.set_default_commands(
-        application.bot, services.catalogue, services.settings.default_language
-    )
+    await start.set_default_commands(application.bot, services.catalogue, services.settings.default_language)
     application.bot_data.dispatcher = Dispatcher(services, application.bot)
     if application.job_queue is not None and application.bot_data.schedule:
         jobs.schedule(application.job_queue)

@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import FlowState
 
+T = TypeVar("T")
+
 
 def new_nonce() -> str:
     """A short token that ties buttons to one step of one flow (stale buttons fail)."""
@@ -65,9 +67,6 @@ _CLEAR = delete(FlowState).where(col(FlowState.user_id) == bindparam("user_id"))
 async def clear_flow(session: AsyncSession, user_id: int) -> None:
     """End the user's flow (done or cancelled)."""
     await (await session.connection()).execute(_CLEAR, {"user_id": user_id})
-
-
-T = TypeVar("T")
 
 
 async def finish(

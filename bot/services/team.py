@@ -12,6 +12,7 @@ from sqlalchemy import select as sql_select  # more columns than sqlmodel's sele
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import deeplinks
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
 from bot.storage.models import (
@@ -25,10 +26,6 @@ from bot.storage.models import (
     Team,
     User,
 )
-
-# Deep-link payload prefixes (the payload is at most 64 characters of A-Za-z0-9_-).
-INVITE_PREFIX = {"admin": "a", "lead": "l", "rep": "r"}
-CUSTOMER_PREFIX = "c"
 
 
 def new_code(length: int = 16) -> str:
@@ -140,6 +137,14 @@ async def set_language(session: AsyncSession, *, user_id: int, language: str) ->
     session.add(user)
 
 
+async def change_language(
+    session: AsyncSession, *, user_id: int, language: str, admin_ids: Sequence[int]
+) -> Actor:
+    """Switch a user's language; who they are now, in it."""
+    await set_language(session, user_id=user_id, language=language)
+    return await resolve_actor(session, user_id=user_id, admin_ids=admin_ids)
+
+
 async def has_admin(session: AsyncSession) -> bool:
     """Whether anyone has claimed admin rights yet."""
     found = (await session.exec(select(User.telegram_id).where(col(User.is_admin)))).first()
@@ -177,7 +182,7 @@ async def create_invite(
         raise NotAllowed()
     if kind in ("lead", "rep") and (team_id is None or await session.get(Team, team_id) is None):
         raise NotFound()
-    code = INVITE_PREFIX[kind] + "_" + new_code(20)
+    code = deeplinks.invite_payload(kind, new_code(20))
     session.add(
         Invite(
             code=code,
@@ -244,6 +249,22 @@ async def accept_invite(session: AsyncSession, *, code: str, user_id: int, now: 
 
 
 @dataclass(frozen=True)
+class Welcome:
+    """What accepting an invite did, and who the user is now."""
+
+    joined: Joined
+    actor: Actor
+
+
+async def join(
+    session: AsyncSession, *, code: str, user_id: int, now: datetime, admin_ids: Sequence[int]
+) -> Welcome:
+    """Accept an invite (join a team, or claim admin rights) and read the user's new role."""
+    joined = await accept_invite(session, code=code, user_id=user_id, now=now)
+    return Welcome(joined, await resolve_actor(session, user_id=user_id, admin_ids=admin_ids))
+
+
+@dataclass(frozen=True)
 class MemberRow:
     """A member of a team with their customer count."""
 
@@ -281,6 +302,45 @@ async def teams(session: AsyncSession, actor: Actor) -> list[Team]:
         return []
     team = await session.get(Team, actor.team_id)
     return [team] if team else []
+
+
+async def team_name(session: AsyncSession, team_id: int) -> str | None:
+    """A team's name (for the menu of its members), or None when it is gone."""
+    team = await session.get(Team, team_id)
+    return team.name if team else None
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team as its lead sees it: its name and its active members."""
+
+    name: str
+    members: list[MemberRow]
+
+
+async def team_view(session: AsyncSession, actor: Actor, *, team_id: int) -> TeamView:
+    """A team the actor manages, with its members and their customer counts."""
+    team = await get_team(session, actor, team_id)
+    return TeamView(team.name, await team_members(session, actor, team_id=team_id))
+
+
+@dataclass(frozen=True)
+class NewTeam:
+    """A team just created, and the invite for its lead."""
+
+    team_id: int
+    name: str
+    lead_invite: str
+
+
+async def open_team(
+    session: AsyncSession, actor: Actor, *, name: str, timezone: str, now: datetime, ttl: timedelta
+) -> NewTeam:
+    """An admin creates a team together with the single-use link that makes its lead."""
+    team = await create_team(session, actor, name=name, timezone=timezone)
+    assert team.id is not None
+    code = await create_invite(session, actor, kind="lead", team_id=team.id, now=now, ttl=ttl)
+    return NewTeam(team.id, team.name, code)
 
 
 async def get_team(session: AsyncSession, actor: Actor, team_id: int) -> Team:

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.domain import deeplinks
 from bot.domain.access import Actor
 from bot.domain.errors import Busy, Stale
 from bot.i18n import Catalogue
@@ -167,7 +168,7 @@ class Services:
 
     def deep_link(self, payload: str) -> str:
         """A t.me link that opens the bot with `/start payload`."""
-        return f"https://t.me/{self.bot_username}?start={payload}"
+        return deeplinks.url(self.bot_username, payload)
 
 
 @dataclass

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import MessageEntity, Update
+from telegram import MessageEntity, Update, User
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
@@ -19,7 +18,6 @@ from bot.domain.access import (
 from bot.i18n import pick_language
 from bot.services import customers as customer_service
 from bot.services import team as team_service
-from bot.storage.models import FlowState
 from bot.telegram.context import BotContext
 from bot.telegram.errors import report
 from bot.telegram.routes import Target, ident, parse, router
@@ -59,28 +57,37 @@ async def _admit(update: Update, context: BotContext) -> None:
         # The bot talks to people privately; in a group it only hears a lead who asks
         # for the team digest to go there.
         raise ApplicationHandlerStop
+    await _identify(context, user)
+    if update.callback_query is not None:
+        await _check_callback(update, context)
+        return
+    await _check_command(update, context)
+
+
+async def _identify(context: BotContext, user: User) -> None:
+    """Who the user is and their form in progress: remembered, or read (and remembered)."""
     services = context.services
-
-    async def identify(session: AsyncSession) -> tuple[Actor, FlowState | None]:
-        return await team_service.identify(
-            session,
-            telegram_id=user.id,
-            name=user.full_name,
-            username=user.username,
-            language=pick_language(user.language_code, services.settings.default_language),
-            admin_ids=services.settings.admin_ids,
-        )
-
     known = services.identities.get(user.id)
     if known is None:
-        actor, flow = await services.db(identify)
+        language = pick_language(user.language_code, services.settings.default_language)
+        actor, flow = await services.db(
+            lambda s: team_service.identify(
+                s,
+                telegram_id=user.id,
+                name=user.full_name,
+                username=user.username,
+                language=language,
+                admin_ids=services.settings.admin_ids,
+            )
+        )
         services.identities.remember(actor, flow)
     else:
         actor, flow = known.actor, known.flow
     context.actor, context.flow_state = actor, flow
-    if update.callback_query is not None:
-        await _check_callback(update, context)
-        return
+
+
+async def _check_command(update: Update, context: BotContext) -> None:
+    """A /command must exist and be one the actor's role may use."""
     message = update.message
     command = _command_name(update, context)
     if message is None or command is None:

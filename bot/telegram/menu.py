@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain.access import Role
-from bot.storage.models import Team
+from bot.services import team as team_service
 from bot.telegram.context import BotContext
 from bot.telegram.ui import Button, button, keyboard, reply
 
@@ -22,8 +22,21 @@ async def show_menu(update: Update, context: BotContext, *, edit: bool = False) 
     team_name = None
     if actor.team_id is not None:
         team_id = actor.team_id
-        team = await context.services.db(lambda s: s.get(Team, team_id))
-        team_name = team.name if team else None
+        team_name = await context.services.db(lambda s: team_service.team_name(s, team_id))
+    rows = _staff_rows(context)
+    text = context.t(
+        "menu.text",
+        role=context.t(f"role.{actor.role.value}"),
+        role_key=actor.role.value,
+        team=team_name,
+        admin=actor.is_admin,
+    )
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+def _staff_rows(context: BotContext) -> list[list[Button]]:
+    """The buttons of a staff member's menu: customers, team, admin, language."""
+    actor = context.actor
     rows: list[list[Button]] = []
     if actor.team_id is not None:
         rows += [
@@ -43,14 +56,7 @@ async def show_menu(update: Update, context: BotContext, *, edit: bool = False) 
             rows.append([button(context.t("btn.find"), "fd")])
         rows.append([button(context.t("btn.admin"), "ad")])
     rows.append([button(context.t("btn.language"), "lm")])
-    text = context.t(
-        "menu.text",
-        role=context.t(f"role.{actor.role.value}"),
-        role_key=actor.role.value,
-        team=team_name,
-        admin=actor.is_admin,
-    )
-    await reply(update, context, text, keyboard(rows), edit=edit)
+    return rows
 
 
 async def leave_to_menu(update: Update, context: BotContext, data: dict[str, Any]) -> None:

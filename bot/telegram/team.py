@@ -6,18 +6,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import BotCommandScopeChat, InputFile, Update
 from telegram.error import TelegramError
 
 from bot.domain.access import Perm
 from bot.domain.errors import InvalidInput
 from bot.services import export as export_service
-from bot.services import flows as flow_store
 from bot.services import team as svc
-from bot.storage.models import Team
 from bot.telegram import flows, words
-from bot.telegram.context import BotContext
+from bot.telegram.context import BotContext, Services
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
@@ -35,14 +32,8 @@ async def show_team(
 ) -> None:
     """Members with their customer counts (a page at a time), and what a lead can do."""
     actor = context.actor
-
-    async def load(session: AsyncSession) -> tuple[Team, list[svc.MemberRow]]:
-        return await svc.get_team(session, actor, team_id), await svc.team_members(
-            session, actor, team_id=team_id
-        )
-
-    team, everyone = await context.services.db(load)
-    members = everyone[offset : offset + MEMBERS_PAGE]
+    team = await context.services.db(lambda s: svc.team_view(s, actor, team_id=team_id))
+    members = team.members[offset : offset + MEMBERS_PAGE]
     text = context.t(
         "team.view",
         team=team.name,
@@ -53,14 +44,19 @@ async def show_team(
     rows: list[list[Button]] = chunk(
         [button(f"{m.name} ({m.customers})", "tu", team_id, m.user_id) for m in members], 2
     )
+    rows += _team_actions(context, team_id, offset=offset, total=len(team.members))
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+def _team_actions(context: BotContext, team_id: int, *, offset: int, total: int) -> list[list[Button]]:
+    """Paging, invitations, export and the menu under a team's members."""
     nav: list[Button] = []
     if offset > 0:
         nav.append(button(context.t("btn.prev"), "tm", team_id, max(0, offset - MEMBERS_PAGE)))
-    if offset + MEMBERS_PAGE < len(everyone):
+    if offset + MEMBERS_PAGE < total:
         nav.append(button(context.t("btn.next"), "tm", team_id, offset + MEMBERS_PAGE))
-    rows.append(nav)
-    rows.append([button(context.t("btn.invite_rep"), "ti", team_id)])
-    if actor.is_admin:
+    rows = [nav, [button(context.t("btn.invite_rep"), "ti", team_id)]]
+    if context.actor.is_admin:
         rows.append([button(context.t("btn.invite_lead"), "tl", team_id)])
     rows.append(
         [
@@ -69,7 +65,7 @@ async def show_team(
         ]
     )
     rows.append([button(context.t("btn.menu"), "m")])
-    await reply(update, context, text, keyboard(rows), edit=edit)
+    return rows
 
 
 @router.command("team", Perm.LEAD)
@@ -159,39 +155,20 @@ async def on_reassign(update: Update, context: BotContext) -> None:
     actor = context.actor
     members = await context.services.db(lambda s: svc.team_members(s, actor, team_id=team_id))
     names = {m.user_id: m.name for m in members}
-    if from_user not in names:
+    if from_user not in names or (to_user is not None and to_user not in names):
         await reply(update, context, context.t("error.stale"))
         return
     if to_user is None:
-        rows = chunk(
-            [button(m.name, "tr", team_id, from_user, m.user_id) for m in members if m.user_id != from_user],
-            2,
-        )
-        rows.append([button(context.t("btn.back"), "tu", team_id, from_user)])
-        await reply(
-            update,
-            context,
-            context.t("team.reassign_pick", name=names[from_user]),
-            keyboard(rows),
-            edit=True,
-        )
-        return
-    if to_user not in names:
-        await reply(update, context, context.t("error.stale"))
-        return
-    rows = [
-        [
-            button(context.t("btn.confirm"), "ty", team_id, from_user, to_user),
-            button(context.t("btn.back"), "tu", team_id, from_user),
+        pick = [
+            button(m.name, "tr", team_id, from_user, m.user_id) for m in members if m.user_id != from_user
         ]
-    ]
-    await reply(
-        update,
-        context,
-        context.t("team.reassign_confirm", source=names[from_user], target=names[to_user]),
-        keyboard(rows),
-        edit=True,
-    )
+        rows = [*chunk(pick, 2), [button(context.t("btn.back"), "tu", team_id, from_user)]]
+        text = context.t("team.reassign_pick", name=names[from_user])
+    else:
+        confirm = button(context.t("btn.confirm"), "ty", team_id, from_user, to_user)
+        rows = [[confirm, button(context.t("btn.back"), "tu", team_id, from_user)]]
+        text = context.t("team.reassign_confirm", source=names[from_user], target=names[to_user])
+    await reply(update, context, text, keyboard(rows), edit=True)
 
 
 @router.callback("ty", Perm.REASSIGN, Target.TEAM)
@@ -287,25 +264,21 @@ async def on_export_all(update: Update, context: BotContext) -> None:
     await _send_export(update, context, None, "xlsx")
 
 
+def _column_label(services: Services, lang: str, key: str) -> str:
+    """An export column's heading: its own text, or the card field's name."""
+    name = f"export.col.{key}"
+    return services.text(lang, name) if services.catalogue.has(name) else services.text(lang, f"field.{key}")
+
+
 async def _send_export(update: Update, context: BotContext, team_id: int | None, fmt: str) -> None:
-    actor = context.actor
-    label_lang = context.lang
-
-    def label(key: str) -> str:
-        name = f"export.col.{key}"
-        return (
-            context.services.text(label_lang, name)
-            if context.services.catalogue.has(name)
-            else context.services.text(label_lang, f"field.{key}")
-        )
-
-    tables = await context.services.db(
+    actor, services, lang = context.actor, context.services, context.lang
+    tables = await services.db(
         lambda s: export_service.export_tables(
             s,
             actor,
             team_id=team_id,
-            label=label,
-            words=lambda column, cell: words.stored(context.services, label_lang, column, cell),
+            label=lambda key: _column_label(services, lang, key),
+            words=lambda column, cell: words.stored(services, lang, column, cell),
         )
     )
     chat_id = update.effective_chat.id if update.effective_chat else actor.user_id
@@ -382,30 +355,22 @@ async def _check_team(context: BotContext, data: dict[str, Any], step: Step, giv
 
 
 async def _finish_team(update: Update, context: BotContext, data: dict[str, Any]) -> None:
-    actor, services = context.actor, context.services
+    actor, services, now = context.actor, context.services, context.services.now()
+    name, timezone = data["name"], services.settings.default_timezone
     ttl = timedelta(hours=services.settings.invite_ttl_hours)
-
-    async def create(session: AsyncSession) -> tuple[Team, str]:
-        team = await svc.create_team(
-            session, actor, name=data["name"], timezone=services.settings.default_timezone
-        )
-        code = await svc.create_invite(
-            session, actor, kind="lead", team_id=team.id, now=services.now(), ttl=ttl
-        )
-        await flow_store.clear_flow(session, actor.user_id)
-        return team, code
-
-    team, code = await services.db(create)
+    team = await flows.complete(
+        context, lambda s: svc.open_team(s, actor, name=name, timezone=timezone, now=now, ttl=ttl)
+    )
     await reply(
         update,
         context,
         context.t(
             "admin.team_created",
             team=team.name,
-            link=services.deep_link(code),
+            link=services.deep_link(team.lead_invite),
             hours=services.settings.invite_ttl_hours,
         ),
-        keyboard([[button(context.t("btn.open_team"), "tm", team.id)]]),
+        keyboard([[button(context.t("btn.open_team"), "tm", team.team_id)]]),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.domain import card
@@ -12,8 +11,6 @@ from bot.domain.access import Perm, can_view_customer
 from bot.domain.card import Kind, Section, Stage
 from bot.domain.errors import InvalidInput
 from bot.services import customers as svc
-from bot.services import flows as flow_store
-from bot.storage.models import Customer
 from bot.telegram import flows
 from bot.telegram.cards.view import field_value, leave_to_card, show_card, stage_label
 from bot.telegram.context import BotContext
@@ -64,12 +61,7 @@ async def _finish_new(update: Update, context: BotContext, data: dict[str, Any])
     actor, now = context.actor, context.services.now()
     values = {key: data[key] for key in card.NEW_CUSTOMER_FORM if data.get(key)}
 
-    async def create(session: AsyncSession) -> Customer:
-        customer = await svc.create_customer(session, actor, values=values, now=now)
-        await flow_store.clear_flow(session, actor.user_id)
-        return customer
-
-    customer = await context.services.db(create)
+    customer = await flows.complete(context, lambda s: svc.create_customer(s, actor, values=values, now=now))
     assert customer.id is not None
     await show_card(update, context, customer.id, notice=context.t("card.created"))
 
@@ -164,11 +156,7 @@ async def _finish_edit(update: Update, context: BotContext, data: dict[str, Any]
     cid, key = int(data["customer_id"]), str(data["field"])
     raw = data.get("value")
 
-    async def save(session: AsyncSession) -> None:
-        await svc.update_field(session, actor, cid, key=key, raw=raw, now=now)
-        await flow_store.clear_flow(session, actor.user_id)
-
-    await context.services.db(save)
+    await flows.complete(context, lambda s: svc.update_field(s, actor, cid, key=key, raw=raw, now=now))
     await show_card(update, context, cid, data.get("section", "basic"), notice=context.t("card.saved"))
 
 

@@ -59,6 +59,24 @@ async def search_and_show(
             edit=edit,
         )
         return
+    rows = _result_rows(context, page, filters, offset)
+    text = context.t(
+        "find.results",
+        query=filters.query,
+        total=page.total,
+        first=offset + 1,
+        last=offset + len(page.items),
+        stage=stage_label(context, filters.stage) if filters.stage else None,
+        grade=filters.grade,
+        idle=filters.idle_days,
+    )
+    await reply(update, context, text, keyboard(rows), edit=edit)
+
+
+def _result_rows(
+    context: BotContext, page: svc.Page, filters: svc.Filters, offset: int
+) -> list[list[Button]]:
+    """A button per customer found, paging, the filters (for lists) and the menu."""
     items = [
         button(
             " · ".join(x for x in (c.name, c.company or "", stage_label(context, c.stage)) if x),
@@ -84,17 +102,7 @@ async def search_and_show(
             ]
         )
     rows.append([button(context.t("btn.menu"), "m")])
-    text = context.t(
-        "find.results",
-        query=filters.query,
-        total=page.total,
-        first=offset + 1,
-        last=offset + len(page.items),
-        stage=stage_label(context, filters.stage) if filters.stage else None,
-        grade=filters.grade,
-        idle=filters.idle_days,
-    )
-    await reply(update, context, text, keyboard(rows), edit=edit)
+    return rows
 
 
 @router.command("find", Perm.MEMBER)
@@ -132,29 +140,10 @@ async def on_filter(update: Update, context: BotContext) -> None:
     await answer_query(update)
     args = context.route_args
     kind, value = (args[0] if args else ""), (args[1] if len(args) > 1 else None)
-    if kind == "s" and value is None:
-        stages = [button(stage_label(context, s.value), "fl", "s", s.value) for s in Stage]
-        rows = [*chunk(stages, 3), [button(context.t("btn.back"), "my", 0)]]
-        await reply(update, context, context.t("stage.filter"), keyboard(rows), edit=True)
-        return
-    if kind == "g" and value is None:
-        grades = [button(g, "fl", "g", g) for g in card.GRADES]
+    if kind in ("s", "g", "i") and value is None:
+        text, choices = _filter_choices(context, kind)
         await reply(
-            update,
-            context,
-            context.t("grade.filter"),
-            keyboard([grades, [button(context.t("btn.back"), "my", 0)]]),
-            edit=True,
-        )
-        return
-    if kind == "i" and value is None:
-        days = [button(context.t("btn.idle_days", days=d), "fl", "i", d) for d in IDLE_CHOICES]
-        await reply(
-            update,
-            context,
-            context.t("find.idle_filter"),
-            keyboard([days, [button(context.t("btn.back"), "my", 0)]]),
-            edit=True,
+            update, context, text, keyboard([*choices, [button(context.t("btn.back"), "my", 0)]]), edit=True
         )
         return
     if kind == "s" and value in {s.value for s in Stage}:
@@ -167,6 +156,17 @@ async def on_filter(update: Update, context: BotContext) -> None:
         await reply(update, context, context.t("error.stale"))
         return
     await search_and_show(update, context, filters, edit=True)
+
+
+def _filter_choices(context: BotContext, kind: str) -> tuple[str, list[list[Button]]]:
+    """The question and the choices of a filter: stage (s), grade (g) or not contacted lately (i)."""
+    if kind == "s":
+        stages = [button(stage_label(context, s.value), "fl", "s", s.value) for s in Stage]
+        return context.t("stage.filter"), chunk(stages, 3)
+    if kind == "g":
+        return context.t("grade.filter"), [[button(g, "fl", "g", g) for g in card.GRADES]]
+    days = [button(context.t("btn.idle_days", days=d), "fl", "i", d) for d in IDLE_CHOICES]
+    return context.t("find.idle_filter"), [days]
 
 
 @router.callback("sp", Perm.MEMBER)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.domain.access import Perm
 from bot.domain.errors import InvalidInput
+from bot.services import cards as card_service
 from bot.services import customers as svc
-from bot.services import flows as flow_store
-from bot.storage.models import Customer, Note, User
+from bot.storage.models import Note
 from bot.telegram import flows, words
 from bot.telegram.cards.find import PAGE
 from bot.telegram.cards.view import leave_to_card, stage_label
@@ -75,20 +74,11 @@ async def _finish_note(update: Update, context: BotContext, data: dict[str, Any]
     actor, now = context.actor, context.services.now()
     cid, body = int(data["customer_id"]), data["body"]
 
-    async def save(session: AsyncSession) -> Note:
-        note = await svc.add_note(
-            session,
-            actor,
-            cid,
-            text=body["text"],
-            file_id=body["file_id"],
-            file_kind=body["file_kind"],
-            now=now,
-        )
-        await flow_store.clear_flow(session, actor.user_id)
-        return note
-
-    note = await context.services.db(save)
+    text, file_id, file_kind = body["text"], body["file_id"], body["file_kind"]
+    note = await flows.complete(
+        context,
+        lambda s: svc.add_note(s, actor, cid, text=text, file_id=file_id, file_kind=file_kind, now=now),
+    )
     kinds = [button(context.t(f"note_kind.{k}"), "nk", cid, note.id, k) for k in svc.CONTACT_KINDS]
     rows = [
         kinds,
@@ -117,13 +107,7 @@ async def on_note_kind(update: Update, context: BotContext) -> None:
     actor, now = context.actor, context.services.now()
     cid, note_id, kind = context.arg_id(0), context.arg_id(1), context.arg(2)
 
-    async def tag(session: AsyncSession) -> Note:
-        note = await svc.set_note_kind(session, actor, note_id, kind=kind, now=now)
-        if note.customer_id != cid:
-            raise InvalidInput("error.stale")
-        return note
-
-    await context.services.db(tag)
+    await context.services.db(lambda s: card_service.tag_note(s, actor, cid, note_id, kind=kind, now=now))
     await answer_query(update, context.alert("note.kind_set", kind=context.t(f"note_kind.{kind}")))
     rows = [
         [
@@ -148,60 +132,65 @@ async def on_timeline(update: Update, context: BotContext) -> None:
     offset = context.arg_id(1, default=0)
     actor = context.actor
 
-    async def load(session: AsyncSession) -> tuple[Customer, svc.Page, dict[int, str]]:
-        customer = await svc.get_customer(session, actor, cid)
-        page = await svc.notes_page(session, actor, cid, offset=offset, limit=TIMELINE_PAGE)
-        authors: dict[int, str] = {}
-        for note in page.items:
-            if note.author_id and note.author_id not in authors:
-                user = await session.get(User, note.author_id)
-                authors[note.author_id] = user.name if user else "?"
-        return customer, page, authors
+    found = await context.services.db(
+        lambda s: card_service.timeline(s, actor, cid, offset=offset, limit=TIMELINE_PAGE)
+    )
+    text, shown = _timeline_text(context, found, offset)
+    await reply(
+        update, context, text, keyboard(_timeline_rows(context, cid, found.page, offset, shown)), edit=True
+    )
 
-    customer, page, authors = await context.services.db(load)
+
+def _timeline_text(context: BotContext, found: card_service.Timeline, offset: int) -> tuple[str, int]:
+    """The page as one message, and how many of its entries fit in it."""
     tz = context.services.settings.default_timezone
     entries = [
         {
             "when": _local(note.created_at, tz),
             "kind": context.t(f"note_kind.{note.kind}"),
-            "author": authors.get(note.author_id or 0, ""),
+            "author": found.authors.get(note.author_id or 0, ""),
             "text": note_text(context, note),
             "file": words.file_kind(context.services, context.lang, note.file_kind),
         }
-        for note in page.items
+        for note in found.page.items
     ]
     # Show as many entries as fit in one message; the next page starts after them.
     shown = len(entries)
     while True:
         text = context.t(
             "timeline.view",
-            name=customer.name,
+            name=found.customer_name,
             entries=entries[:shown],
-            total=page.total,
+            total=found.page.total,
             first=offset + 1,
             last=offset + shown,
         )
         if fits(text) or shown == 1:
-            break
+            return text, shown
         shown -= 1
-    notes_shown = page.items[:shown]
+
+
+def _timeline_rows(
+    context: BotContext, cid: int, page: svc.Page, offset: int, shown: int
+) -> list[list[Button]]:
+    """A button per file shown, paging, a new note and the card."""
     next_offset = offset + shown
-    rows: list[list[Button]] = []
-    files = [button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in notes_shown if n.file_id]
-    rows += chunk(files, 3)
+    files = [
+        button(context.t(f"btn.file.{n.file_kind}"), "nf", cid, n.id) for n in page.items[:shown] if n.file_id
+    ]
     nav: list[Button] = []
     if page.has_prev:
         nav.append(button(context.t("btn.prev"), "cl", cid, max(0, offset - TIMELINE_PAGE)))
     if next_offset < page.total:
         nav.append(button(context.t("btn.next"), "cl", cid, next_offset))
-    rows += [
+    return [
+        *chunk(files, 3),
         nav,
         [
             button(context.t("btn.note"), "cn", cid),
             button(context.t("btn.open_card"), "cv", cid, "basic"),
         ],
     ]
-    await reply(update, context, text, keyboard(rows), edit=True)
 
 
 def note_text(context: BotContext, note: Note) -> str:
@@ -231,8 +220,8 @@ def _local(moment: Any, tz: str) -> str:
 async def on_note_file(update: Update, context: BotContext) -> None:
     """Send a note's photo, voice note or file again."""
     cid, note_id = context.arg_id(0), context.arg_id(1)
-    note = await context.services.db(lambda s: s.get(Note, note_id))
-    if note is None or note.customer_id != cid or not note.file_id:
+    note = await context.services.db(lambda s: card_service.note_file(s, customer_id=cid, note_id=note_id))
+    if note is None or not note.file_id:
         await answer_query(update, context.alert("error.stale"))
         return
     await answer_query(update)

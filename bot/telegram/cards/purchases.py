@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.domain import card
@@ -14,7 +13,6 @@ from bot.domain.access import Perm
 from bot.domain.dates import DateParseError, ParsedDate, parse_date
 from bot.domain.errors import InvalidInput
 from bot.services import customers as svc
-from bot.services import flows as flow_store
 from bot.telegram import flows
 from bot.telegram.cards.view import leave_to_card, money, show_card
 from bot.telegram.context import BotContext
@@ -74,20 +72,12 @@ async def _finish_purchase(update: Update, context: BotContext, data: dict[str, 
     items = data.get("items") or ""
     note_text = context.t("purchase.note", amount=money(amount), items=items, date=when.isoformat())
 
-    async def save(session: AsyncSession) -> None:
-        await svc.add_purchase(
-            session,
-            actor,
-            cid,
-            amount=amount,
-            items=items,
-            purchased_on=when,
-            now=now,
-            note_text=note_text,
-        )
-        await flow_store.clear_flow(session, actor.user_id)
-
-    await context.services.db(save)
+    await flows.complete(
+        context,
+        lambda s: svc.add_purchase(
+            s, actor, cid, amount=amount, items=items, purchased_on=when, now=now, note_text=note_text
+        ),
+    )
     await show_card(update, context, cid, "history", notice=context.t("purchase.saved"))
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.domain import card
+from bot.domain import card, deeplinks
 from bot.domain.access import Perm, Role
 from bot.domain.card import FieldSpec, Kind, Section
 from bot.domain.dates import ParsedDate, format_date
-from bot.services import analytics as digest_service
+from bot.services import analytics as analytics_service
+from bot.services import cards as card_service
 from bot.services import customers as svc
-from bot.storage.models import User
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten, when_label
@@ -78,54 +77,45 @@ async def show_card(
     except ValueError:
         sect = Section.BASIC
 
-    today = context.services.today()
-
-    async def load(
-        session: AsyncSession,
-    ) -> tuple[svc.CardData, svc.History | None, str | None, digest_service.Insight | None]:
-        customer: svc.CardData
-        hist, found = None, None
-        if sect is Section.HISTORY:
-            full = await svc.get_customer(session, actor, customer_id)
-            customer, hist = full, await svc.history(session, full)
-            if hist.purchase_count:
-                found = await digest_service.insight(session, full, today=today)
-        else:
-            customer = loaded if loaded is not None else await svc.get_customer(session, actor, customer_id)
-        owner = None
-        if actor.role is not Role.REP:
-            user = await session.get(User, customer.owner_id)
-            owner = user.name if user else None
-        return customer, hist, owner, found
-
-    if loaded is not None and sect is not Section.HISTORY and actor.role is Role.REP:
-        customer, hist, owner, found = loaded, None, None, None
+    today, with_history = context.services.today(), sect is Section.HISTORY
+    if loaded is not None and not with_history and actor.role is Role.REP:
+        view = card_service.CardView(loaded)  # a rep's own search hit: nothing more to read
     else:
-        customer, hist, owner, found = await context.services.db(load)
+        view = await context.services.db(
+            lambda s: card_service.card_view(
+                s, actor, customer_id, with_history=with_history, today=today, loaded=loaded
+            )
+        )
+    text = _card_text(context, view, sect, notice)
+    await reply(update, context, text, card_keyboard(context, customer_id, sect), edit=edit)
+
+
+def _card_text(context: BotContext, view: card_service.CardView, sect: Section, notice: str | None) -> str:
+    """The card at one section, in the reader's language."""
+    customer, hist = view.customer, view.history
     rows = [
         (context.t(f"field.{spec.key}"), value)
         for spec in card.fields_of(sect)
         if spec.key != "name" and (value := field_value(context, customer, spec)) is not None
     ]
     total = card.qualification_total({key: getattr(customer, key) for key in card.QUALIFICATION})
-    text = context.t(
+    return context.t(
         "card.view",
         name=customer.name,
         company=customer.company,
         stage=stage_label(context, customer.stage),
         grade=customer.grade,
-        owner=owner,
+        owner=view.owner,
         section=context.t(f"section.{sect.value}"),
         rows=rows,
         qualification=total if sect is Section.BUSINESS else None,
-        history=_history_rows(context, hist, found) if hist else None,
+        history=_history_rows(context, hist, view.insight) if hist else None,
         notice=notice,
     )
-    await reply(update, context, text, card_keyboard(context, customer_id, sect), edit=edit)
 
 
 def _history_rows(
-    context: BotContext, hist: svc.History, found: digest_service.Insight | None
+    context: BotContext, hist: svc.History, found: analytics_service.Insight | None
 ) -> dict[str, Any]:
     return {
         "loyalty": found.loyalty.score if found else None,
@@ -215,7 +205,7 @@ async def on_optin_link(update: Update, context: BotContext) -> None:
     cid = context.arg_id(0)
     actor = context.actor
     customer = await context.services.db(lambda s: svc.get_customer(s, actor, cid, edit=True))
-    link = context.services.deep_link(f"c_{customer.optin_code}")
+    link = context.services.deep_link(deeplinks.optin_payload(customer.optin_code))
     text = context.t("optin.link", name=customer.name, link=link, state=customer.optin_state)
     await reply(update, context, text, keyboard([[button(context.t("btn.open_card"), "cv", cid, "basic")]]))
 
