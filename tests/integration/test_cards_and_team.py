@@ -133,12 +133,13 @@ async def test_a_new_team_comes_with_its_leads_invite_and_ends_the_form(engine: 
     async with transaction(sessions) as session:
         await flow_store.save_flow(session, user_id=ADMIN, flow="new_team", step="name", data={}, now=NOW)
     async with transaction(sessions) as session:
-        made = await flow_store.ending(
+        made = await flow_store.finish(
+            session,
             ADMIN,
             lambda s: team_service.open_team(
                 s, admin, name="  North  team ", timezone="Asia/Shanghai", now=NOW, ttl=timedelta(hours=48)
             ),
-        )(session)
+        )
     assert made.name == "North team" and made.lead_invite.startswith("l_")
     async with transaction(sessions) as session:
         _, flow = await team_service.identify(
@@ -156,12 +157,13 @@ async def test_a_failed_effect_keeps_the_form(engine: AsyncEngine) -> None:
         await flow_store.save_flow(session, user_id=LEAD, flow="new_team", step="name", data={}, now=NOW)
     with pytest.raises(NotAllowed):
         async with transaction(sessions) as session:
-            await flow_store.ending(
+            await flow_store.finish(
+                session,
                 LEAD,
                 lambda s: team_service.open_team(
                     s, lead, name="X", timezone="Asia/Shanghai", now=NOW, ttl=timedelta(hours=1)
                 ),
-            )(session)
+            )
     async with transaction(sessions) as session:
         _, flow = await team_service.identify(
             session, telegram_id=LEAD, name="Lead", username=None, language="zh", admin_ids=()
