@@ -54,10 +54,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
 from bot.config import Settings
 from bot.console.driver import BOT_USERNAME, SPEC
+from bot.runtime import Runtime
 from bot.scheduling.dispatcher import BATCH, PER_CHAT_SECONDS, RATE_PER_SECOND, Dispatcher
 from bot.storage.db import make_engine, make_session_factory, upgrade
 from bot.storage.models import Customer, Membership, Note, OutboxMessage, Team, User
-from bot.telegram.context import Services
 from botapi_standin import BotApiStandIn, BotEvent, Limits, RequestRecord
 
 T = TypeVar("T")
@@ -270,7 +270,7 @@ def standin_in_child(chats: list[int], limits: str) -> contextlib.AbstractAsyncC
 # =========================================================================== the data
 
 
-async def remove_leftovers(services: Services) -> None:
+async def remove_leftovers(services: Runtime) -> None:
     """Delete what this benchmark added (also what an interrupted run left)."""
 
     async def work(session: AsyncSession) -> None:
@@ -287,7 +287,7 @@ async def remove_leftovers(services: Services) -> None:
     await services.db(work)
 
 
-async def fill(services: Services, opts: Options, order: list[int]) -> dict[str, tuple[int, int]]:
+async def fill(services: Runtime, opts: Options, order: list[int]) -> dict[str, tuple[int, int]]:
     """A team, its rep, the customers (opted in on Telegram) and the due rows; text → (row id, chat)."""
     now = services.now()
 
@@ -350,7 +350,7 @@ async def fill(services: Services, opts: Options, order: list[int]) -> dict[str,
     return await services.db(outbox)
 
 
-async def outbox_rows(services: Services) -> list[OutboxMessage]:
+async def outbox_rows(services: Runtime) -> list[OutboxMessage]:
     """The benchmark's rows as they are now."""
 
     async def work(session: AsyncSession) -> list[OutboxMessage]:
@@ -379,7 +379,7 @@ class Timings:
     send_transactions: int = 0
 
 
-class TimedServices(Services):
+class TimedServices(Runtime):
     """The bot's services, timing each database transaction (same sessions, same retries)."""
 
     timings: Timings
@@ -398,7 +398,7 @@ class TimedServices(Services):
                 self.timings.pass_db.append(spent)
 
 
-def timed_services(services: Services, timings: Timings) -> TimedServices:
+def timed_services(services: Runtime, timings: Timings) -> TimedServices:
     """A copy of the bot's services whose `db` is timed."""
     copy = TimedServices(**{f.name: getattr(services, f.name) for f in dataclasses.fields(services)})
     copy.timings = timings

@@ -26,13 +26,14 @@ from bot.domain.access import Perm
 from bot.i18n import Catalogue, catalogue
 from bot.playbooks.check import load_all
 from bot.playbooks.model import Playbook
+from bot.runtime import Clock, Runtime, system_clock
 from bot.scheduling import jobs
 from bot.scheduling.dispatcher import Dispatcher
 from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import agenda, cards, care, customer_side, digest, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
-from bot.telegram.context import AppData, BotContext, Clock, Services, system_clock
+from bot.telegram.context import AppData, BotContext
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
 from bot.telegram.routes import Route, router
@@ -101,9 +102,9 @@ async def on_retry(update: Update, context: BotContext) -> None:
         await context.application.process_update(earlier)
 
 
-def build_services(wiring: Wiring) -> Services:
+def build_services(wiring: Wiring) -> Runtime:
     """The services every process shares: database, clock, texts, playbooks, outbox senders."""
-    services = Services(
+    services = Runtime(
         settings=wiring.settings,
         sessions=wiring.sessions,
         catalogue=wiring.catalogue or catalogue(),
@@ -186,7 +187,7 @@ async def run_worker(wiring: Wiring, *, once: bool = False) -> None:
         await application.shutdown()
 
 
-async def admin_claim_link(services: Services) -> str | None:
+async def admin_claim_link(services: Runtime) -> str | None:
     """On a database with no admin (and none configured), a one-time admin claim link."""
     if services.settings.admin_ids:
         return None

@@ -19,8 +19,8 @@ from telegram import Update
 
 from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
 from bot.config import Settings
+from bot.runtime import Clock, Runtime, system_clock
 from bot.storage.db import make_engine, make_session_factory, upgrade
-from bot.telegram.context import Clock, Services, system_clock
 from botapi_standin import SPEC_PATH, BotApiStandIn, BotEvent, Limits, SentMessage
 
 # The Bot API specification the stand-in validates against (shipped with the stand-in).
@@ -49,7 +49,7 @@ class Driver:
             self.inbox.setdefault(event.chat_id, {})[event.message.message_id] = event.message
 
     @property
-    def services(self) -> Services:
+    def services(self) -> Runtime:
         """The bot's services (database, clock, catalogue)."""
         services = self.app.bot_data.services
         assert services is not None

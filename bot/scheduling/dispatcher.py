@@ -16,14 +16,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.runtime import Runtime
 from bot.scheduling import outbox
 from bot.storage.models import OutboxMessage
 
@@ -43,18 +42,6 @@ class Senders:
     review: Send  # ask the rep to approve, rewrite or skip a message
     blocked: Callable[[Any, outbox.Blocked], Awaitable[Any]]  # tell the rep a customer blocked the bot
     by_occasion: dict[str, Send] = field(default_factory=dict)  # rows written when they go: agenda, digest
-
-
-class Runtime(Protocol):
-    """What the dispatcher needs of the wiring: transactions, the clock, the senders."""
-
-    async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run work in one transaction (with the wiring's retries)."""
-        ...
-
-    def now(self) -> datetime:
-        """The current time (aware, UTC)."""
-        ...
 
 
 RATE_PER_SECOND = 30.0

@@ -20,8 +20,9 @@ from bot.scheduling.planner import PlanResult, Render, plan
 from bot.services import playbooks as playbook_service
 
 if TYPE_CHECKING:
+    from bot.runtime import Runtime
     from bot.scheduling.dispatcher import Dispatcher
-    from bot.telegram.context import BotContext, Services
+    from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ DISPATCH_FIRST = timedelta(seconds=8)
 WORKER_IDLE_SECONDS = 2.0
 
 
-def renderer(services: Services) -> Render:
+def renderer(services: Runtime) -> Render:
     """Care texts from the catalogue, in the customer's language."""
 
     def render(lang: str, occasion: Occasion, params: Mapping[str, Any]) -> str:
@@ -46,7 +47,7 @@ def renderer(services: Services) -> Render:
     return render
 
 
-async def plan_now(services: Services) -> PlanResult:
+async def plan_now(services: Runtime) -> PlanResult:
     """One planning pass over every team."""
     now = services.now()
     return await services.db(lambda s: plan(s, now=now, render=renderer(services)))
@@ -82,7 +83,7 @@ async def _tidy_runs(context: BotContext) -> None:
         log.info("closed %d abandoned playbook runs", closed)
 
 
-async def run_worker(services: Services, dispatcher: Dispatcher, *, once: bool = False) -> None:
+async def run_worker(services: Runtime, dispatcher: Dispatcher, *, once: bool = False) -> None:
     """Plan and send until stopped (`salesbot dispatch`); with `once`, until nothing is due."""
     log.info("care worker %s started", dispatcher.worker)
     planned_at = float("-inf")

@@ -12,10 +12,10 @@ from the catalogues and the playbook files, through the `Wording` the caller pas
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +25,7 @@ from bot.domain.playbook_fit import suggest
 from bot.playbooks import engine
 from bot.playbooks.engine import Given, RunState
 from bot.playbooks.model import Choice, End, Playbook
+from bot.runtime import Runtime
 from bot.services import customers as customer_service
 from bot.services import flows as flow_store
 from bot.services import outcome_stats
@@ -33,27 +34,6 @@ from bot.storage.models import Customer, FlowState, PlaybookRun
 
 PLAY_FLOW = "play"
 T = TypeVar("T")
-
-
-class Wiring(Protocol):
-    """What the run use cases need from the wiring (the app's services object has it)."""
-
-    @property
-    def playbooks(self) -> Mapping[str, Playbook]:
-        """The loaded playbooks by id."""
-        ...
-
-    def now(self) -> datetime:
-        """The current time."""
-        ...
-
-    def today(self) -> date:
-        """Today's date where the teams are."""
-        ...
-
-    async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` in one transaction."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -116,7 +96,7 @@ class Running:
     playbook: Playbook
 
 
-async def menu(app: Wiring, actor: Actor, customer_id: int) -> Menu:
+async def menu(app: Runtime, actor: Actor, customer_id: int) -> Menu:
     """The playbooks for a customer, those that fit their stage first, and the run to continue."""
 
     async def load(session: AsyncSession) -> tuple[Customer, PlaybookRun | None]:
@@ -130,7 +110,7 @@ async def menu(app: Wiring, actor: Actor, customer_id: int) -> Menu:
     return Menu(customer_id, customer.name, customer.stage, running, run_id, found.fitting, found.others)
 
 
-async def start(app: Wiring, actor: Actor, customer_id: int, playbook_id: str) -> Played:
+async def start(app: Runtime, actor: Actor, customer_id: int, playbook_id: str) -> Played:
     """Start a playbook on a customer (an earlier run of the actor's about them is set aside)."""
     playbook = app.playbooks.get(playbook_id)
     if playbook is None:
@@ -146,7 +126,7 @@ async def start(app: Wiring, actor: Actor, customer_id: int, playbook_id: str) -
 
 
 async def advance(
-    app: Wiring,
+    app: Runtime,
     actor: Actor,
     *,
     customer_id: int,
@@ -165,7 +145,7 @@ async def advance(
     )
 
 
-async def pause(app: Wiring, actor: Actor, *, customer_id: int, run_id: int, seq: int) -> None:
+async def pause(app: Runtime, actor: Actor, *, customer_id: int, run_id: int, seq: int) -> None:
     """Leave a run where it is (typed text is no longer taken as its answer)."""
 
     async def work(session: AsyncSession) -> None:
@@ -176,7 +156,7 @@ async def pause(app: Wiring, actor: Actor, *, customer_id: int, run_id: int, seq
 
 
 async def stop(
-    app: Wiring, actor: Actor, *, customer_id: int, run_id: int, seq: int, confirmed: bool
+    app: Runtime, actor: Actor, *, customer_id: int, run_id: int, seq: int, confirmed: bool
 ) -> None:
     """Stop a run without writing to the card; unconfirmed, only check it is still current."""
     now = app.now()
@@ -190,12 +170,12 @@ async def stop(
     await app.db(work)
 
 
-async def forget(app: Wiring, actor: Actor) -> None:
+async def forget(app: Runtime, actor: Actor) -> None:
     """Drop the actor's form state (the run it pointed at has ended elsewhere)."""
     await app.db(lambda session: flow_store.clear_flow(session, actor.user_id))
 
 
-async def in_progress(app: Wiring, actor: Actor) -> list[Running]:
+async def in_progress(app: Runtime, actor: Actor) -> list[Running]:
     """The actor's runs in progress, most recent first (runs of a removed playbook left out)."""
     runs = await app.db(lambda session: svc.active_runs(session, actor))
     out = []
@@ -221,7 +201,7 @@ async def _current(
 
 async def _play(
     session: AsyncSession,
-    app: Wiring,
+    app: Runtime,
     actor: Actor,
     customer_id: int,
     run_id: int,

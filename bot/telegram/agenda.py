@@ -10,12 +10,13 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.domain.access import Perm
 from bot.domain.dates import split_reminder, when_from_today
 from bot.domain.errors import InvalidInput
+from bot.runtime import Runtime
 from bot.services import agenda as svc
 from bot.services import customers as customer_service
 from bot.storage.models import Customer, Task
 from bot.telegram import flows
 from bot.telegram.cards.view import leave_to_card
-from bot.telegram.context import BotContext, Services
+from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.menu import leave_to_menu
 from bot.telegram.routes import Target, router
@@ -24,7 +25,7 @@ from bot.telegram.ui import Button, answer_query, button, keyboard, reply, short
 TASK_LABEL_MAX = 28
 
 
-def render(services: Services, lang: str, agenda: svc.Agenda) -> tuple[str, InlineKeyboardMarkup]:
+def render(services: Runtime, lang: str, agenda: svc.Agenda) -> tuple[str, InlineKeyboardMarkup]:
     """The agenda as a message, with a ✅ for each follow-up and a button per customer."""
 
     def t(key: str, **params: Any) -> str:
@@ -78,7 +79,7 @@ def render(services: Services, lang: str, agenda: svc.Agenda) -> tuple[str, Inli
     return text, keyboard(rows)
 
 
-async def agenda_for(services: Services, rep_id: int, team_id: int) -> svc.Agenda:
+async def agenda_for(services: Runtime, rep_id: int, team_id: int) -> svc.Agenda:
     """A rep's agenda for today (in the bot's timezone)."""
     today, now = services.today(), services.now()
     return await services.db(lambda s: svc.agenda(s, rep_id=rep_id, team_id=team_id, today=today, now=now))

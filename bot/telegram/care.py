@@ -17,6 +17,7 @@ from bot.domain.access import Perm
 from bot.domain.care import CareRules, Occasion
 from bot.domain.dates import day_from_today
 from bot.domain.errors import InvalidInput, Stale
+from bot.runtime import Runtime
 from bot.scheduling import outbox
 from bot.scheduling.dispatcher import Senders
 from bot.services import care as svc
@@ -27,7 +28,7 @@ from bot.services import team as team_service
 from bot.storage.models import OutboxMessage
 from bot.telegram import flows
 from bot.telegram.cards.view import leave_to_card
-from bot.telegram.context import BotContext, Services
+from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, data, router
 from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 COPY_MAX = 256
 
 
-def outbox_senders(services: Services) -> Senders:
+def outbox_senders(services: Runtime) -> Senders:
     """How each kind of outbox row is sent: registered with the dispatcher by the wiring."""
     from bot.telegram import agenda, digest
 
@@ -109,7 +110,7 @@ def outbox_senders(services: Services) -> Senders:
 # ---------------------------------------------------------------- the rep's buttons
 
 
-def review_keyboard(services: Services, lang: str, outbox_id: int) -> InlineKeyboardMarkup:
+def review_keyboard(services: Runtime, lang: str, outbox_id: int) -> InlineKeyboardMarkup:
     """Approve, edit or skip a message waiting for review."""
     t = services.text
     return InlineKeyboardMarkup(

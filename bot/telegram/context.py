@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import re
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.config import Settings
-from bot.domain import deeplinks
 from bot.domain.access import Actor
-from bot.domain.errors import Busy, Stale
-from bot.i18n import Catalogue
-from bot.playbooks.model import Playbook
-from bot.storage.db import SessionFactory, is_transient, transaction
+from bot.domain.errors import Stale
+from bot.runtime import Runtime
 from bot.storage.models import FlowState
 
 if TYPE_CHECKING:
     from bot.telegram.routes import Route
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The real time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -50,132 +31,11 @@ def plain(text: str) -> str:
     return flat if len(flat) <= ALERT_MAX else flat[: ALERT_MAX - 1] + "…"
 
 
-# Waits between attempts when the database is briefly locked or unreachable.
-RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
-
-
-@dataclass
-class Known:
-    """What the bot knows about a recent user: their role and their form in progress."""
-
-    actor: Actor
-    flow: FlowState | None
-    until: float
-
-
-class Identities:
-    """Recent users' roles and forms, kept in memory between their updates.
-
-    Every update needs both before anything else, and reading them is most of a quick
-    update's database time. This process is the one that changes them (invites,
-    removals, language, forms), and it keeps the entries current as it does; an entry
-    also expires after `ttl` seconds, a safety net for a change made elsewhere. Any
-    error while handling a user's update drops their entry, so the next update reads
-    the database again.
-    """
-
-    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic, size: int = 20000):
-        self.ttl, self.clock, self.size = ttl, clock, size
-        self._known: dict[int, Known] = {}
-
-    def get(self, user_id: int) -> Known | None:
-        """A fresh entry, or None."""
-        known = self._known.get(user_id)
-        if known is None or known.until < self.clock():
-            return None
-        return known
-
-    def remember(self, actor: Actor, flow: FlowState | None) -> None:
-        """Keep a user's role and form."""
-        if len(self._known) >= self.size:
-            self._known.clear()  # crude but bounded; entries are cheap to read again
-        self._known[actor.user_id] = Known(actor, flow, self.clock() + self.ttl)
-
-    def set_flow(self, user_id: int, flow: FlowState | None) -> None:
-        """The user's form changed (started, advanced or ended)."""
-        known = self._known.get(user_id)
-        if known is not None:
-            known.flow = flow
-
-    def forget(self, user_id: int) -> None:
-        """Drop a user's entry (their role changed, or something went wrong)."""
-        self._known.pop(user_id, None)
-
-
-@dataclass
-class Services:
-    """What handlers need from the outside world, wired once in `build_application`."""
-
-    settings: Settings
-    sessions: SessionFactory
-    catalogue: Catalogue
-    clock: Clock = system_clock
-    bot_username: str = "salesbot"
-    retry_delays: tuple[float, ...] = RETRY_DELAYS
-    identities: Identities = field(default_factory=Identities)
-    playbooks: dict[str, Playbook] = field(default_factory=dict)
-    # How each kind of outbox row is sent (bot.telegram.care.outbox_senders), set by the wiring.
-    senders: Any = None
-
-    def now(self) -> datetime:
-        """The current time from the (settable) clock."""
-        return self.clock()
-
-    def today(self) -> date:
-        """Today's date where the bot's teams are (the configured default timezone)."""
-        return self.clock().astimezone(ZoneInfo(self.settings.default_timezone)).date()
-
-    async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` in one transaction, retrying while the database is briefly unavailable."""
-
-        async def attempt() -> T:
-            async with transaction(self.sessions) as session:
-                return await work(session)
-
-        return await self._retrying(attempt)
-
-    async def read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run read-only `work` on a pooled connection, without an ORM session, with the same retries.
-
-        For the hottest reads (a search): a session and its commit cost more than the query.
-        """
-        engine: AsyncEngine = self.sessions.kw["bind"]
-
-        async def attempt() -> T:
-            async with engine.connect() as connection:
-                return await work(connection)
-
-        return await self._retrying(attempt)
-
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run `attempt`, again after a pause while the database is briefly unavailable."""
-        for tries, delay in enumerate((*self.retry_delays, None)):
-            try:
-                return await attempt()
-            except Exception as error:
-                if not is_transient(error):
-                    raise
-                if delay is None:
-                    log.warning("database still unavailable after %d attempts", tries + 1)
-                    raise Busy() from error
-                log.info("database busy (%s); retrying in %.1fs", type(error).__name__, delay)
-                await asyncio.sleep(delay)
-        raise Busy()  # pragma: no cover  (the loop always returns or raises)
-
-    def text(self, lang: str, key: str, /, **params: Any) -> str:
-        """A text from the catalogue."""
-        return self.catalogue.text(lang, key, **params)
-
-    def deep_link(self, payload: str) -> str:
-        """A t.me link that opens the bot with `/start payload`."""
-        return deeplinks.url(self.bot_username, payload)
-
-
 @dataclass
 class AppData:
     """The application's bot_data: only the wired services."""
 
-    services: Services | None = None
+    services: Runtime | None = None
     # Inputs a user sent while the database was unavailable, by user id, for the Retry button.
     pending: dict[int, list[Any]] = field(default_factory=dict)
     # The one-time admin claim link printed at start-up on an empty database.
@@ -202,7 +62,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.route_args: list[str] = []
 
     @property
-    def services(self) -> Services:
+    def services(self) -> Runtime:
         """The wired services."""
         services = self.bot_data.services
         assert services is not None, "build_application wires the services"

@@ -16,11 +16,12 @@ from telegram import InputFile, Message, Update
 from telegram.constants import ChatType
 
 from bot.domain.access import Perm
+from bot.runtime import Runtime
 from bot.services import chart as chart_service
 from bot.services import complaints as complaint_service
 from bot.services import digest as svc
 from bot.services import team as team_service
-from bot.telegram.context import BotContext, Services
+from bot.telegram.context import BotContext
 from bot.telegram.digest_render import (
     LISTS,
     blocks,
@@ -55,7 +56,7 @@ CAPTION_MAX = 1024
 
 
 async def send(
-    services: Services,
+    services: Runtime,
     bot: Any,
     chat_id: int,
     lang: str,
@@ -90,7 +91,7 @@ async def send(
     return last
 
 
-async def build(services: Services, *, team_id: int, kind: str, reader: int | None) -> svc.Digest:
+async def build(services: Runtime, *, team_id: int, kind: str, reader: int | None) -> svc.Digest:
     """A team's digest or report as of now, in the reader's timezone."""
     now = services.now()
     return await services.db(
@@ -98,7 +99,7 @@ async def build(services: Services, *, team_id: int, kind: str, reader: int | No
     )
 
 
-async def send_planned(services: Services, bot: Any, row: OutboxMessage) -> Message:
+async def send_planned(services: Runtime, bot: Any, row: OutboxMessage) -> Message:
     """The daily digest the outbox planned: to its lead, or to the team group."""
     now = services.now()
     planned = await services.db(lambda s: svc.planned_digest(s, row, now=now))

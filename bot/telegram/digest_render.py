@@ -15,12 +15,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain import money
+from bot.runtime import Runtime
 from bot.services import chart as chart_service
 from bot.services import digest as svc
 from bot.services import export as export_service
 from bot.telegram import words
 from bot.telegram.cards.notes import entry_text
-from bot.telegram.context import BotContext, Services
+from bot.telegram.context import BotContext
 from bot.telegram.playbooks import record_labels
 from bot.telegram.ui import MESSAGE_LIMIT, Button, button, chunk, keyboard, visible_length
 
@@ -33,7 +34,7 @@ NOTE_PREVIEW = 120
 # ---------------------------------------------------------------- the digest itself
 
 
-def blocks(services: Services, lang: str, digest: svc.Digest) -> list[str]:
+def blocks(services: Runtime, lang: str, digest: svc.Digest) -> list[str]:
     """The digest as HTML blocks, each small enough for one message, in reading order."""
     t = services.text
     labels = record_labels(services, lang)
@@ -143,7 +144,7 @@ def _pieces(part: str, budget: int) -> list[str]:
     return out
 
 
-def digest_keyboard(services: Services, lang: str, digest: svc.Digest) -> InlineKeyboardMarkup:
+def digest_keyboard(services: Runtime, lang: str, digest: svc.Digest) -> InlineKeyboardMarkup:
     """The drill-down buttons: each list, a member's day, the reports and the settings."""
     t, team_id = services.text, digest.team_id
     lists: list[Button] = [
@@ -167,14 +168,14 @@ def digest_keyboard(services: Services, lang: str, digest: svc.Digest) -> Inline
     return keyboard(rows)
 
 
-def group_keyboard(services: Services, lang: str) -> InlineKeyboardMarkup:
+def group_keyboard(services: Runtime, lang: str) -> InlineKeyboardMarkup:
     """In a group the lists open in a private chat, where only the team's leads get them."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(services.text(lang, "btn.digest_open"), url=services.deep_link("digest"))]]
     )
 
 
-def chart_data(services: Services, lang: str, digest: svc.Digest) -> chart_service.ChartData:
+def chart_data(services: Runtime, lang: str, digest: svc.Digest) -> chart_service.ChartData:
     """What the chart shows, with its labels in the reader's language."""
     t = services.text
     return chart_service.ChartData(

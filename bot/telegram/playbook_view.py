@@ -33,10 +33,11 @@ from bot.playbooks.model import (
     Scale,
     Tip,
 )
+from bot.runtime import Runtime
 from bot.services import outcome_stats
 from bot.services.playbook_runs import FinishTexts, Menu, Played, Running, Wording
 from bot.telegram.cards.view import stage_label
-from bot.telegram.context import BotContext, Services
+from bot.telegram.context import BotContext
 from bot.telegram.ui import Button, button, keyboard, shorten
 
 if TYPE_CHECKING:
@@ -412,7 +413,7 @@ def stats(context: BotContext, found: outcome_stats.Stats) -> tuple[str, InlineK
     return text, keyboard([[button(context.t("btn.menu"), "m")]])
 
 
-def record_labels(services: Services, lang: str) -> dict[tuple[str, str, str], str]:
+def record_labels(services: Runtime, lang: str) -> dict[tuple[str, str, str], str]:
     """Names of types and methods, taken from the playbooks' own options (no second list)."""
     out: dict[tuple[str, str, str], str] = {}
     for playbook in services.playbooks.values():

@@ -11,10 +11,11 @@ from telegram.error import TelegramError
 
 from bot.domain.access import Perm
 from bot.domain.errors import InvalidInput
+from bot.runtime import Runtime
 from bot.services import export as export_service
 from bot.services import team as svc
 from bot.telegram import flows, words
-from bot.telegram.context import BotContext, Services
+from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import Button, answer_query, button, chunk, keyboard, reply
@@ -264,7 +265,7 @@ async def on_export_all(update: Update, context: BotContext) -> None:
     await _send_export(update, context, None, "xlsx")
 
 
-def _column_label(services: Services, lang: str, key: str) -> str:
+def _column_label(services: Runtime, lang: str, key: str) -> str:
     """An export column's heading: its own text, or the card field's name."""
     name = f"export.col.{key}"
     return services.text(lang, name) if services.catalogue.has(name) else services.text(lang, f"field.{key}")

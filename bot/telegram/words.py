@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import card
-from bot.telegram.context import Services
+from bot.runtime import Runtime
 
 # Which catalogue section names the values of a column.
 SECTIONS = {
@@ -22,7 +22,7 @@ SECTIONS = {
 }
 
 
-def stored(services: Services, lang: str, column: str, value: Any) -> Any:
+def stored(services: Runtime, lang: str, column: str, value: Any) -> Any:
     """A stored value of a column as the reader reads it; other values as they are."""
     if isinstance(value, bool):
         return services.text(lang, "plain.yes") if value else ""
@@ -33,6 +33,6 @@ def stored(services: Services, lang: str, column: str, value: Any) -> Any:
     return services.text(lang, key) if services.catalogue.has(key) else value
 
 
-def file_kind(services: Services, lang: str, kind: str | None) -> str | None:
+def file_kind(services: Runtime, lang: str, kind: str | None) -> str | None:
     """A note's attachment kind in the reader's words ("语音", "voice note"), None without one."""
     return stored(services, lang, "file_kind", kind) if kind else None

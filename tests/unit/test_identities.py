@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.access import Actor, Role
+from bot.runtime import Identities
 from bot.storage.models import FlowState
-from bot.telegram.context import Identities
 
 
 class Tick:

@@ -13,16 +13,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings
 from bot.domain.errors import Busy
 from bot.i18n import catalogue
+from bot.runtime import Runtime
 from bot.storage.db import make_session_factory
-from bot.telegram.context import Services
 
 
 def locked() -> OperationalError:
     return OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
 
 
-def quick_retries(engine: AsyncEngine) -> Services:
-    return Services(
+def quick_retries(engine: AsyncEngine) -> Runtime:
+    return Runtime(
         settings=Settings(),
         sessions=make_session_factory(engine),
         catalogue=catalogue(),
