@@ -63,6 +63,7 @@ from bot.domain.search import normalise
 from bot.playbooks import engine as playbook_engine
 from bot.playbooks.check import check_files, playbook_files
 from bot.playbooks.model import SHOWN, Checklist, Choice, Playbook, Scale, Tip
+from bot.services import customer_search
 from bot.services import customers as customer_service
 from bot.storage import models
 from bot.storage.db import make_engine, make_session_factory, upgrade
@@ -870,7 +871,7 @@ async def load_world(engine: AsyncEngine, opts: Options) -> World:
         ).all()
 
     def matches(query: str) -> list[int]:
-        # The same rule as bot.services.customers.search: a substring of the search text,
+        # The same rule as bot.services.customer_search.search: a substring of the search text,
         # or of the phone digits when the query is mostly digits.
         wanted = normalise(query)
         digits = card.phone_digits(wanted)
@@ -1468,14 +1469,14 @@ async def _no_hook(name: str) -> AsyncIterator[None]:
 
 
 async def timed_search(sales: SalesApp, actor: Actor, typed: str) -> tuple[float, float]:
-    """`customers.search` by itself on a connection of the bot's, as `find` runs it; ms."""
+    """`customer_search.search` by itself on a connection of the bot's, as `find` runs it; ms."""
     services = sales.bot_data.services
     assert services is not None
-    filters = customer_service.Filters(query=typed)
+    filters = customer_search.Filters(query=typed)
     async with services.sessions.kw["bind"].connect() as connection:
         cpu = time.process_time()
         wall = time.perf_counter()
-        await customer_service.search(connection, actor, filters, limit=8, now=services.now())
+        await customer_search.search(connection, actor, filters, limit=8, now=services.now())
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
     return wall * 1000, cpu * 1000

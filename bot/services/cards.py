@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role
 from bot.domain.errors import InvalidInput
-from bot.services import analytics
+from bot.services import analytics, customer_search
 from bot.services import customers as customer_service
 from bot.storage.models import Note, User
 
@@ -59,7 +59,7 @@ class Timeline:
     """A page of a customer's timeline, newest first, with the names of the notes' authors."""
 
     customer_name: str
-    page: customer_service.Page
+    page: customer_search.Page
     authors: dict[int, str] = field(default_factory=dict)
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.access import Actor
 from bot.domain.contacts import Imported, duplicate_name
 from bot.domain.errors import InvalidInput
+from bot.services import customer_search
 from bot.services import customers as customer_service
 from bot.services.vcard import parse_vcards
 
@@ -28,7 +29,7 @@ async def import_contacts(
         try:
             if values.get("phone"):
                 probe = customer_service.validate_field("phone", values["phone"], today=now.date())
-                existing = await customer_service.find_by_phone(
+                existing = await customer_search.find_by_phone(
                     session, team_id=team_id, digits=probe.phone_digits or ""
                 )
                 if existing is not None:

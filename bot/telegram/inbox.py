@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.domain.inbox import Doing, MediaGoes, TextGoes, where_media_goes, where_text_goes
-from bot.services import customers as customer_service
+from bot.services import customer_search
 from bot.telegram import cards, contacts, customer_side, flows, playbooks
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Input
@@ -40,7 +40,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         case TextGoes.TOO_LONG:
             await reply(update, context, context.t("find.too_long"))
         case TextGoes.SEARCH:
-            filters = customer_service.Filters(query=message.text.strip())
+            filters = customer_search.Filters(query=message.text.strip())
             await cards.search_and_show(update, context, filters)
         case TextGoes.REP:
             await customer_side.relay_to_rep(update, context, message.text)

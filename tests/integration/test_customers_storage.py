@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.access import Actor, Role
+from bot.services import customer_search
 from bot.services import customers as svc
 from bot.storage.db import make_session_factory, transaction
 from bot.storage.models import Membership, Team, User
@@ -32,7 +33,7 @@ async def test_the_longest_possible_card_saves_and_is_found(engine: AsyncEngine)
         svc.reindex(customer)
         session.add(customer)
     async with engine.connect() as connection:
-        page = await svc.search(connection, actor, svc.Filters(query="龘龘"), now=NOW)
+        page = await customer_search.search(connection, actor, customer_search.Filters(query="龘龘"), now=NOW)
         assert page.total == 1 and page.items[0].name == "龘" * 100
 
 
@@ -64,8 +65,8 @@ async def test_search_is_literal_scoped_and_paged(engine: AsyncEngine) -> None:
 
     async def names(actor: Actor, query: str, offset: int = 0) -> tuple[list[str], int]:
         async with engine.connect() as connection:
-            page = await svc.search(
-                connection, actor, svc.Filters(query=query), offset=offset, limit=8, now=NOW
+            page = await customer_search.search(
+                connection, actor, customer_search.Filters(query=query), offset=offset, limit=8, now=NOW
             )
         return [c.name for c in page.items], page.total
 

@@ -10,6 +10,7 @@ from bot.domain import card
 from bot.domain.access import Perm, can_view_customer
 from bot.domain.card import Kind, Section, Stage
 from bot.domain.errors import InvalidInput
+from bot.services import customer_search
 from bot.services import customers as svc
 from bot.telegram import flows
 from bot.telegram.cards.view import field_value, leave_to_card, show_card, stage_label
@@ -49,7 +50,9 @@ async def _check_new(context: BotContext, data: dict[str, Any], step: Step, give
     if spec.kind is Kind.PHONE:
         team_id = context.actor.team_id or 0
         digits = probe.phone_digits or ""
-        same = await context.services.db(lambda s: svc.find_by_phone(s, team_id=team_id, digits=digits))
+        same = await context.services.db(
+            lambda s: customer_search.find_by_phone(s, team_id=team_id, digits=digits)
+        )
         if same is not None:
             if can_view_customer(context.actor, svc.ref(same)):
                 raise InvalidInput("error.phone_exists", name=same.name)

@@ -10,7 +10,7 @@ from bot.domain import card
 from bot.domain.access import Perm
 from bot.domain.card import Stage
 from bot.domain.errors import InvalidInput
-from bot.services import customers as svc
+from bot.services import customer_search
 from bot.services import flows as flow_store
 from bot.telegram import flows
 from bot.telegram.cards.view import show_card, stage_label
@@ -26,15 +26,15 @@ PAGE = 8
 # ---------------------------------------------------------------- finding
 
 
-def _filters_from(context: BotContext) -> svc.Filters | None:
+def _filters_from(context: BotContext) -> customer_search.Filters | None:
     saved = context.user_data.get("search") if context.user_data is not None else None
-    return saved if isinstance(saved, svc.Filters) else None
+    return saved if isinstance(saved, customer_search.Filters) else None
 
 
 async def search_and_show(
     update: Update,
     context: BotContext,
-    filters: svc.Filters,
+    filters: customer_search.Filters,
     offset: int = 0,
     *,
     edit: bool = False,
@@ -42,7 +42,7 @@ async def search_and_show(
     """Run a search and show one page of results (a single match opens the card)."""
     actor, now = context.actor, context.services.now()
     page = await context.services.read(
-        lambda c: svc.search(c, actor, filters, offset=offset, limit=PAGE, now=now)
+        lambda c: customer_search.search(c, actor, filters, offset=offset, limit=PAGE, now=now)
     )
     if context.user_data is not None:
         context.user_data["search"] = filters
@@ -74,7 +74,7 @@ async def search_and_show(
 
 
 def _result_rows(
-    context: BotContext, page: svc.Page, filters: svc.Filters, offset: int
+    context: BotContext, page: customer_search.Page, filters: customer_search.Filters, offset: int
 ) -> list[list[Button]]:
     """A button per customer found, paging, the filters (for lists) and the menu."""
     items = [
@@ -110,7 +110,7 @@ async def cmd_find(update: Update, context: BotContext) -> None:
     """/find [words]: search now, or ask what to look for."""
     query = " ".join(context.args or [])
     if query:
-        await search_and_show(update, context, svc.Filters(query=query))
+        await search_and_show(update, context, customer_search.Filters(query=query))
     else:
         await flows.start(update, context, "find", {})
 
@@ -127,7 +127,7 @@ async def on_my_customers(update: Update, context: BotContext) -> None:
     """List the customers the actor sees, most recently updated first."""
     await answer_query(update)
     offset = context.arg_id(0, default=0)
-    await search_and_show(update, context, svc.Filters(), offset, edit=True)
+    await search_and_show(update, context, customer_search.Filters(), offset, edit=True)
 
 
 # "Not contacted for N days": the choices offered (a week, two, a month, a quarter).
@@ -147,11 +147,11 @@ async def on_filter(update: Update, context: BotContext) -> None:
         )
         return
     if kind == "s" and value in {s.value for s in Stage}:
-        filters = svc.Filters(stage=value)
+        filters = customer_search.Filters(stage=value)
     elif kind == "g" and value in card.GRADES:
-        filters = svc.Filters(grade=value)
+        filters = customer_search.Filters(grade=value)
     elif kind == "i" and 1 <= context.arg_id(1) <= 365:
-        filters = svc.Filters(idle_days=context.arg_id(1))
+        filters = customer_search.Filters(idle_days=context.arg_id(1))
     else:
         await reply(update, context, context.t("error.stale"))
         return
@@ -194,7 +194,7 @@ async def _finish_find(update: Update, context: BotContext, data: dict[str, Any]
     user_id = context.actor.user_id
     await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
     context.flow_state = None
-    await search_and_show(update, context, svc.Filters(query=data["query"]))
+    await search_and_show(update, context, customer_search.Filters(query=data["query"]))
 
 
 flows.register(Flow("find", (Step("query", "find.prompt"),), _check_find, _finish_find, leave=leave_to_menu))

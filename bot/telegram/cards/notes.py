@@ -9,6 +9,7 @@ from telegram import Update
 from bot.domain.access import Perm
 from bot.domain.errors import InvalidInput
 from bot.services import cards as card_service
+from bot.services import customer_search
 from bot.services import customers as svc
 from bot.storage.models import Note
 from bot.telegram import flows, words
@@ -44,7 +45,7 @@ async def cmd_note(update: Update, context: BotContext) -> None:
     """/note: pick a recent customer, then write the note."""
     actor, now = context.actor, context.services.now()
     page = await context.services.read(
-        lambda c: svc.search(c, actor, svc.Filters(), offset=0, limit=PAGE, now=now)
+        lambda c: customer_search.search(c, actor, customer_search.Filters(), offset=0, limit=PAGE, now=now)
     )
     if not page.items:
         await reply(
@@ -171,7 +172,7 @@ def _timeline_text(context: BotContext, found: card_service.Timeline, offset: in
 
 
 def _timeline_rows(
-    context: BotContext, cid: int, page: svc.Page, offset: int, shown: int
+    context: BotContext, cid: int, page: customer_search.Page, offset: int, shown: int
 ) -> list[list[Button]]:
     """A button per file shown, paging, a new note and the card."""
     next_offset = offset + shown
