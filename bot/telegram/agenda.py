@@ -174,15 +174,7 @@ async def _finish(update: Update, context: BotContext, data: dict[str, Any]) -> 
 async def _place(update: Update, context: BotContext, pending: dict[str, Any], *, link: bool = True) -> None:
     """Save a reminder (linked to the customer it names), or ask which customer it means."""
     actor, services = context.actor, context.services
-    today, now = services.today(), services.now()
-    customer_id = pending.get("customer_id")
-    draft = svc.Draft(
-        due_on=date.fromisoformat(pending["when"]),
-        text=str(pending["what"]),
-        time_of_day=pending.get("time"),
-        customer_id=int(customer_id) if customer_id is not None else None,
-    )
-
+    today, now, draft = services.today(), services.now(), _draft(pending)
     try:
         placed = await flows.complete(
             context,
@@ -195,8 +187,24 @@ async def _place(update: Update, context: BotContext, pending: dict[str, Any], *
     if placed.task is None:
         await flows.start(update, context, "remind_who", _question(context, pending, placed.candidates))
         return
-    context.flow_state = None
+    await reply(update, context, *_saved(context, placed))
+
+
+def _draft(pending: dict[str, Any]) -> svc.Draft:
+    """The reminder a form or a command collected, as the service takes it."""
+    customer_id = pending.get("customer_id")
+    return svc.Draft(
+        due_on=date.fromisoformat(pending["when"]),
+        text=str(pending["what"]),
+        time_of_day=pending.get("time"),
+        customer_id=int(customer_id) if customer_id is not None else None,
+    )
+
+
+def _saved(context: BotContext, placed: svc.Placed) -> tuple[str, InlineKeyboardMarkup]:
+    """The confirmation of a saved reminder, with Today and the card it is kept on."""
     task = placed.task
+    assert task is not None
     rows = [[button(context.t("btn.today"), "ag")]]
     if task.customer_id is not None:
         rows[0].append(button(context.t("btn.open_card"), "cv", task.customer_id, "basic"))
@@ -206,7 +214,7 @@ async def _place(update: Update, context: BotContext, pending: dict[str, Any], *
         text=task.text,
         name=placed.customer.name if placed.customer else None,
     )
-    await reply(update, context, text, keyboard(rows))
+    return text, keyboard(rows)
 
 
 NO_CUSTOMER = "0"

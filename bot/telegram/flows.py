@@ -263,9 +263,13 @@ async def on_flow_button(update: Update, context: BotContext) -> None:
         await query.answer(context.alert("error.stale"), show_alert=True)
         return
     await query.answer()
-    action = args[1]
-    step = flow.step(state.step)
     await _drop_buttons(query.message)
+    await _act(update, context, flow, state, args)
+
+
+async def _act(update: Update, context: BotContext, flow: Flow, state: FlowState, args: list[str]) -> None:
+    """Do what a form's button asks: cancel, go back, skip, or pick a choice."""
+    action, step = args[1], flow.step(state.step)
     if action == "cancel":
         await cancel(update, context, state)
     elif action == "back":

@@ -51,16 +51,18 @@ async def search_and_show(
         return
     if page.total == 0:
         key = "find.none" if filters.query else "find.empty_list"
-        await reply(
-            update,
-            context,
-            context.t(key, query=filters.query),
-            keyboard([[button(context.t("btn.new"), "nw"), button(context.t("btn.menu"), "m")]]),
-            edit=edit,
-        )
+        none = keyboard([[button(context.t("btn.new"), "nw"), button(context.t("btn.menu"), "m")]])
+        await reply(update, context, context.t(key, query=filters.query), none, edit=edit)
         return
     rows = _result_rows(context, page, filters, offset)
-    text = context.t(
+    await reply(update, context, _results_text(context, page, filters, offset), keyboard(rows), edit=edit)
+
+
+def _results_text(
+    context: BotContext, page: customer_search.Page, filters: customer_search.Filters, offset: int
+) -> str:
+    """The heading of a page of results: what was asked and which of how many are shown."""
+    return context.t(
         "find.results",
         query=filters.query,
         total=page.total,
@@ -70,7 +72,6 @@ async def search_and_show(
         grade=filters.grade,
         idle=filters.idle_days,
     )
-    await reply(update, context, text, keyboard(rows), edit=edit)
 
 
 def _result_rows(
