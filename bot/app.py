@@ -29,10 +29,9 @@ from bot.playbooks.model import Playbook
 from bot.runtime import Clock, Runtime, system_clock
 from bot.scheduling import jobs
 from bot.scheduling.dispatcher import Dispatcher
-from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
-from bot.telegram import agenda, cards, care, customer_side, digest, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
+from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
@@ -69,9 +68,7 @@ async def _run_route(update: Update, context: BotContext, route: Route) -> None:
     is not taken as the answer to a question they no longer see.
     """
     if not route.keeps_flow and context.flow_state is not None:
-        user_id = context.actor.user_id
-        await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
-        context.flow_state = None
+        await flows.end(context)
     await route.handler(update, context)
 
 

@@ -207,10 +207,15 @@ async def _advance(update: Update, context: BotContext, flow: Flow, step: Step, 
 
 
 async def _abandon(update: Update, context: BotContext) -> None:
+    await end(context)
+    await reply(update, context, context.t("flow.gone"))
+
+
+async def end(context: BotContext) -> None:
+    """End the user's form without an effect (left, no longer allowed, or done with reading)."""
     user_id = context.actor.user_id
     await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
     context.flow_state = None
-    await reply(update, context, context.t("flow.gone"))
 
 
 async def complete(
@@ -238,9 +243,7 @@ def explain(context: BotContext, error: InvalidInput, typed: str) -> str:
 
 async def cancel(update: Update, context: BotContext, state: FlowState, *, quiet: bool = False) -> None:
     """Leave the flow without saving what it had collected."""
-    user_id = context.actor.user_id
-    await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
-    context.flow_state = None
+    await end(context)
     flow = FLOWS.get(state.flow)
     if not quiet:
         await reply(update, context, context.t("flow.cancelled"), edit=True)

@@ -10,7 +10,6 @@ from bot.domain.access import Actor, Perm, Role
 from bot.domain.deeplinks import LinkKind
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES, Catalogue
-from bot.services import flows as flow_store
 from bot.services import team as team_service
 from bot.telegram import customer_side, digest, flows, playbooks
 from bot.telegram.context import BotContext
@@ -132,9 +131,8 @@ async def _resume_or_menu(update: Update, context: BotContext) -> None:
     """Back to the form or playbook in progress (if still allowed), otherwise the menu."""
     state = await flows.current(context) if context.actor.is_staff else None
     if state is not None and not await flows.still_allowed(context, state):
-        user_id = context.actor.user_id
-        await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
-        context.flow_state = state = None
+        await flows.end(context)
+        state = None
     if state is not None and state.flow == playbooks.PLAY_FLOW:
         await reply(update, context, context.t("flow.resume"))
         await playbooks.resume(update, context, state)

@@ -11,7 +11,6 @@ from bot.domain.access import Perm
 from bot.domain.card import Stage
 from bot.domain.errors import InvalidInput
 from bot.services import customer_search
-from bot.services import flows as flow_store
 from bot.telegram import flows
 from bot.telegram.cards.view import show_card, stage_label
 from bot.telegram.context import BotContext
@@ -192,9 +191,7 @@ async def _check_find(context: BotContext, data: dict[str, Any], step: Step, giv
 
 
 async def _finish_find(update: Update, context: BotContext, data: dict[str, Any]) -> None:
-    user_id = context.actor.user_id
-    await context.services.db(lambda s: flow_store.clear_flow(s, user_id))
-    context.flow_state = None
+    await flows.end(context)
     await search_and_show(update, context, customer_search.Filters(query=data["query"]))
 
 
