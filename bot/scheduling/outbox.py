@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.care import PLANNED
 from bot.storage.models import Customer, Note, OutboxMessage, User
 
 AGENDA = "agenda"  # a rep's morning agenda (written when it goes)
@@ -353,3 +354,36 @@ async def addressee(session: AsyncSession, row: OutboxMessage) -> Addressee:
     rep = await session.get(User, row.rep_id)
     customer = await session.get(Customer, row.customer_id) if row.customer_id is not None else None
     return Addressee(rep.language if rep is not None else "zh", customer.name if customer is not None else "")
+
+
+async def hand_over(
+    session: AsyncSession, *, team_id: int, from_user: int, to_user: int, now: datetime
+) -> None:
+    """A rep's customers go to another rep: what still waits for them follows.
+
+    Call it before the customers change owner. Waiting greetings and follow-ups were
+    written and addressed for the old rep (signed with their name, handed to them to
+    pass on), so they are taken back and the next planning pass writes them again for
+    the new one. A rep's own message keeps its words and goes to the new rep to approve
+    or pass on. Rows already claimed or sent are history and stay as they are.
+    """
+    theirs = select(Customer.id).where(col(Customer.team_id) == team_id, col(Customer.owner_id) == from_user)
+    waiting = (
+        col(OutboxMessage.customer_id).in_(theirs),
+        col(OutboxMessage.status).in_(("review", "planned")),
+    )
+    await session.exec(
+        delete(OutboxMessage).where(*waiting, col(OutboxMessage.occasion).in_(sorted(PLANNED)))
+    )
+    await session.exec(
+        update(OutboxMessage)
+        .where(*waiting, col(OutboxMessage.occasion) == ONE_OFF)
+        .values(
+            rep_id=to_user,
+            chat_id=case(
+                (col(OutboxMessage.channel) == "via_rep", to_user), else_=col(OutboxMessage.chat_id)
+            ),
+            message_id=None,
+            updated_at=now,
+        )
+    )

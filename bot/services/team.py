@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain import deeplinks
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
+from bot.scheduling import outbox
 from bot.storage.models import (
     Customer,
     FlowState,
@@ -404,6 +405,7 @@ async def reassign_customers(
     result = Reassigned(len(ids), names[from_user], names[to_user])
     if not ids:
         return result
+    await outbox.hand_over(session, team_id=team_id, from_user=from_user, to_user=to_user, now=now)
     await session.exec(
         update(Customer)
         .where(col(Customer.team_id) == team_id, col(Customer.owner_id) == from_user)

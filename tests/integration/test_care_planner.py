@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from bot.domain.access import Actor, Role
 from bot.domain.care import Occasion
 from bot.scheduling import outbox
 from bot.scheduling.planner import PlanResult, plan, plan_team
+from bot.services import care, team
 from bot.storage.db import make_session_factory, transaction
 from bot.storage.models import Customer, Membership, OutboxMessage, Purchase, Team, User
 
@@ -296,3 +298,33 @@ async def test_the_ninety_day_message_asks_about_a_restock_only_for_what_is_used
     assert "kind=durable," in texts[printer]
     assert "kind=consumable," in texts[card]  # the card's "what they buy" when the items say nothing
     assert "kind=," in texts[unknown]  # nothing says: no restock presumed
+
+
+async def test_waiting_messages_follow_customers_handed_to_another_rep(engine: AsyncEngine) -> None:
+    team_id = await _team(engine)
+    wang = await _customer(engine, team_id, "Wang", AMY, birthday=(11, 26))
+    zoe = await _customer(engine, team_id, "Zoe", AMY, chat=5004, birthday=(11, 26), language="zh")
+    await _plan_team(engine, team_id)
+    async with transaction(make_session_factory(engine)) as session:
+        amy = Actor(AMY, Role.REP, team_id)
+        one_off = await care.one_off(
+            session, amy, wang, day=date(2026, 11, 25), text="样品寄出了", now=NOW, form="f"
+        )
+    assert {r.rep_id for r in await _care_rows(engine)} == {AMY}
+    async with transaction(make_session_factory(engine)) as session:
+        await team.reassign_customers(
+            session, Actor(LEAD, Role.LEAD, team_id), team_id=team_id, from_user=AMY, to_user=BOB, now=NOW
+        )
+    await _plan_team(engine, team_id)
+    rows = {(r.customer_id, r.occasion): r for r in await _care_rows(engine)}
+    greeting, direct = rows[(wang, "birthday")], rows[(zoe, "birthday")]
+    assert (greeting.rep_id, greeting.chat_id) == (BOB, BOB)  # Bob passes it on now, in his words
+    assert greeting.text == "en:birthday:company=Care,name=Wang,rep=Bob"
+    assert (direct.rep_id, direct.chat_id, direct.text) == (
+        BOB,
+        5004,
+        "zh:birthday:company=Care,name=Zoe,rep=Bob",
+    )
+    mine = rows[(wang, "one_off")]
+    assert (mine.id, mine.rep_id, mine.chat_id, mine.text) == (one_off.row.id, BOB, BOB, "样品寄出了")
+    assert len(rows) == 3
