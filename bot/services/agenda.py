@@ -291,6 +291,9 @@ async def finish_task(session: AsyncSession, actor: Actor, task_id: int, *, now:
     session.add(task)
     if task.outcome_id is not None:
         complaint = await session.get(Outcome, task.outcome_id)
-        if complaint is not None and complaint.resolved_at is None:
+        customer = await session.get(Customer, complaint.customer_id) if complaint is not None else None
+        # A card taken out of use keeps its history as it was: the reminder is ticked off alone.
+        live = customer is not None and customer.archived_at is None
+        if complaint is not None and complaint.resolved_at is None and live:
             await complaint_service.resolve(session, actor, task.outcome_id, now=now)
     return task

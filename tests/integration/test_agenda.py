@@ -299,6 +299,46 @@ async def test_ticking_off_a_complaints_reminder_resolves_the_complaint(engine: 
     assert [n.meta.get("event") for n in notes] == ["complaint_resolved"]
 
 
+async def test_a_complaints_reminder_on_a_card_taken_out_of_use_is_ticked_off_alone(
+    engine: AsyncEngine,
+) -> None:
+    world = await _build(engine)
+    async with transaction(make_session_factory(engine)) as session:
+        complaint = Outcome(
+            team_id=world.team,
+            customer_id=world.customers["Gao"],
+            user_id=AMY,
+            playbook="complaint",
+            kind="complaint",
+            due_on=TODAY,
+            created_at=ago(2),
+        )
+        session.add(complaint)
+        await session.flush()
+        reminder = Task(
+            team_id=world.team,
+            owner_id=AMY,
+            customer_id=world.customers["Gao"],
+            due_on=TODAY,
+            text="settle Gao's complaint",
+            source="playbook",
+            outcome_id=complaint.id,
+        )
+        session.add(reminder)
+        gao = await session.get(Customer, world.customers["Gao"])
+        assert gao is not None
+        gao.archived_at = NOW
+        session.add(gao)
+        await session.flush()
+        complaint_id, reminder_id = complaint.id, reminder.id
+    assert complaint_id is not None and reminder_id is not None
+    done = await _finish(engine, world.actor(AMY), reminder_id)
+    async with transaction(make_session_factory(engine)) as session:
+        kept = await session.get(Outcome, complaint_id)
+    assert done.done_at == NOW
+    assert kept is not None and kept.resolved_at is None  # the archived card's history is not rewritten
+
+
 @pytest.mark.parametrize(
     ("week", "day", "expected"),
     [
