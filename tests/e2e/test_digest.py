@@ -354,7 +354,7 @@ async def test_member_lines_have_one_legend_amounts_a_currency_and_an_idle_lead_
     await _english(bot, LEAD)
     body = texts(await bot.send(LEAD, "/digest"))
     assert body.count("📝 notes · ▶️ playbooks · 🆕 new customers · 🎯 stage moves · 💰 sales") == 1
-    assert "1 sales, ¥15,000.00" in body and "(¥15,000.00)" in body
+    assert "1 sale, ¥15,000.00" in body and "(¥15,000.00)" in body
     assert _line(body, "💤 Nothing recorded") == "💤 Nothing recorded: Tom"
 
 
