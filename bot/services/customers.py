@@ -328,7 +328,9 @@ async def recompute_grades(session: AsyncSession, team_id: int) -> None:
                 col(Customer.team_id) == team_id,
                 col(Customer.grade_manual).is_(False),
                 col(Customer.archived_at).is_(None),
-                col(Customer.id).in_(list(grades)),
+                # A subquery, not the ids themselves: a big team has more paying customers
+                # than PostgreSQL takes parameters in one statement.
+                col(Customer.id).in_(select(Purchase.customer_id).where(col(Purchase.team_id) == team_id)),
             )
         )
     ).all()
