@@ -1,0 +1,106 @@
+"""Secrets and edges: the token never logged, one poller per token, exports kept to their
+owners, and updates the bot does not serve left alone without an error."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.console.driver import SPEC
+from botapi_standin import BotApiStandIn
+
+TOKEN = "5151515151:AAF-very-secret-half-of-the-token_x9"
+SECRET_HALF = TOKEN.split(":", 1)[1]
+
+# `salesbot run` with httpx, httpcore and python-telegram-bot logging all at DEBUG.
+LOUD_RUN = """
+import logging
+import bot.cli as cli
+quiet = cli.setup_logging
+def loud(settings, *, quiet_=False):
+    quiet(settings)
+    for name in ("httpx", "httpcore", "telegram", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+cli.setup_logging = loud
+cli.main(["run"])
+"""
+
+
+def _env(standin: BotApiStandIn, database: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": standin.base_url,
+        "TELEGRAM_FILE_BASE_URL": standin.base_file_url,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SALESBOT_LOG_LEVEL": "DEBUG",
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def salesbot_run(
+    env: dict[str, str], cwd: Path, *, code: str = 'from bot.cli import main; main(["run"])'
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A real `salesbot run` process; terminated (if still running) when the block ends."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), timeout=20)
+
+
+async def output(process: asyncio.subprocess.Process) -> str:
+    """Everything the process wrote, stdout and stderr, once it has ended."""
+    out, err = await asyncio.wait_for(process.communicate(), timeout=20)
+    return out.decode() + err.decode()
+
+
+async def until(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    """Wait until condition() holds; whether it did."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(condition())
+
+
+async def test_the_token_is_in_no_log_line_even_with_http_logging_at_debug(tmp_path: Path) -> None:
+    async with BotApiStandIn(SPEC, token=TOKEN, bot_username="salesbot_secret_bot") as standin:
+        standin.add_user(801, "Eve", language_code="en")
+        async with salesbot_run(_env(standin, tmp_path / "s.db"), tmp_path, code=LOUD_RUN) as process:
+            standin.enqueue(standin.text_update(801, "/start"))
+            assert await until(lambda: standin.messages(801))
+            standin.enqueue(standin.text_update(801, "/help"))
+            assert await until(lambda: len(standin.messages(801)) >= 2)
+            pressable = [m for m in standin.messages(801) if m.buttons()]
+            answered = len(standin.callback_answers)
+            if pressable:
+                standin.enqueue(standin.press(801, 1))
+                assert await until(lambda: len(standin.callback_answers) > answered)
+            # A send that fails: the user blocks the bot just after writing to it.
+            written = standin.text_update(801, "/start")
+            standin.block(801)
+            standin.enqueue(written)
+            assert await until(lambda: any(r.status == 403 for r in standin.requests))
+            await asyncio.sleep(0.3)
+            process.terminate()
+            log = await output(process)
+    assert "HTTP Request: POST" in log or "send_request_headers" in log, log[-3000:]  # httpx was heard
+    assert "getUpdates" in log
+    leaked = [line for line in log.splitlines() if SECRET_HALF in line]
+    assert TOKEN not in log and not leaked, leaked
