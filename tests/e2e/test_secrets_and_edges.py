@@ -15,6 +15,7 @@ from botapi_standin import BotApiStandIn
 
 TOKEN = "5151515151:AAF-very-secret-half-of-the-token_x9"
 SECRET_HALF = TOKEN.split(":", 1)[1]
+ROOT = Path(__file__).resolve().parents[2]  # run this checkout's code, not an installed one
 
 # `salesbot run` with httpx, httpcore and python-telegram-bot logging all at DEBUG.
 LOUD_RUN = """
@@ -44,14 +45,14 @@ def _env(standin: BotApiStandIn, database: Path, **extra: str) -> dict[str, str]
 
 @asynccontextmanager
 async def salesbot_run(
-    env: dict[str, str], cwd: Path, *, code: str = 'from bot.cli import main; main(["run"])'
+    env: dict[str, str], *, code: str = 'from bot.cli import main; main(["run"])'
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """A real `salesbot run` process; terminated (if still running) when the block ends."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         code,
-        cwd=cwd,
+        cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -82,7 +83,7 @@ async def until(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-un
 async def test_the_token_is_in_no_log_line_even_with_http_logging_at_debug(tmp_path: Path) -> None:
     async with BotApiStandIn(SPEC, token=TOKEN, bot_username="salesbot_secret_bot") as standin:
         standin.add_user(801, "Eve", language_code="en")
-        async with salesbot_run(_env(standin, tmp_path / "s.db"), tmp_path, code=LOUD_RUN) as process:
+        async with salesbot_run(_env(standin, tmp_path / "s.db"), code=LOUD_RUN) as process:
             standin.enqueue(standin.text_update(801, "/start"))
             assert await until(lambda: standin.messages(801))
             standin.enqueue(standin.text_update(801, "/help"))
@@ -104,3 +105,27 @@ async def test_the_token_is_in_no_log_line_even_with_http_logging_at_debug(tmp_p
     assert "getUpdates" in log
     leaked = [line for line in log.splitlines() if SECRET_HALF in line]
     assert TOKEN not in log and not leaked, leaked
+
+
+async def test_a_second_salesbot_run_on_one_token_refuses_to_start(tmp_path: Path) -> None:
+    async with BotApiStandIn(SPEC, token=TOKEN, bot_username="salesbot_twice_bot") as standin:
+        standin.add_user(811, "Eve", language_code="en")
+        standin.add_user(812, "Wu", language_code="en")
+        env = _env(standin, tmp_path / "twice.db", SALESBOT_LOG_LEVEL="INFO")
+        async with salesbot_run(env) as first:
+            standin.enqueue(standin.text_update(811, "/start"))
+            assert await until(lambda: standin.messages(811), 20)
+            async with salesbot_run(env) as second:
+                code = await asyncio.wait_for(second.wait(), timeout=30)
+                refusal = await output(second)
+            assert code != 0, refusal[-2000:]
+            assert "already polling with this BOT_TOKEN" in refusal, refusal[-2000:]
+            # The first one goes on answering, and got every update.
+            standin.enqueue(standin.text_update(812, "/start"))
+            assert await until(lambda: standin.messages(812), 20)
+            assert first.returncode is None
+            first.terminate()
+            log = await output(first)
+    assert " ERROR " not in log, log[-3000:]
+    assert "another process is polling" in log
+    assert TOKEN not in log + refusal
