@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.console.driver import SPEC
+from bot.console.driver import SPEC, Driver
 from botapi_standin import BotApiStandIn
+from tests.e2e.world import LEAD, OTHER_LEAD, OTHER_REP, REP, REP2, add_customer, build_world
 
 TOKEN = "5151515151:AAF-very-secret-half-of-the-token_x9"
 SECRET_HALF = TOKEN.split(":", 1)[1]
@@ -129,3 +130,58 @@ async def test_a_second_salesbot_run_on_one_token_refuses_to_start(tmp_path: Pat
     assert " ERROR " not in log, log[-3000:]
     assert "another process is polling" in log
     assert TOKEN not in log + refusal
+
+
+async def _exported(bot: Driver, uid: int, data: str) -> str:
+    """The CSV files a button press sends back, joined (empty if nothing was sent)."""
+    replies = await bot.callback(uid, bot.last(uid).message_id, data)
+    return "\n".join((m.file_bytes or b"").decode("utf-8-sig") for m in replies if m.kind == "document")
+
+
+async def test_an_export_holds_only_the_exporters_own_customers(bot: Driver) -> None:
+    world = await build_world(bot)
+    await add_customer(bot, REP, "RepOnesClient")
+    await add_customer(bot, REP2, "RepTwosClient")
+    await add_customer(bot, OTHER_REP, "OtherTeamsClient")
+    await bot.press(OTHER_REP, "记录")
+    await bot.send(OTHER_REP, "OtherTeamsNote")
+    lead = await _exported(bot, LEAD, f"tx:{world.team}:csv")
+    assert "RepOnesClient" in lead and "RepTwosClient" in lead
+    assert "OtherTeamsClient" not in lead and "OtherTeamsNote" not in lead
+    other = await _exported(bot, OTHER_LEAD, f"tx:{world.other_team}:csv")
+    assert "OtherTeamsClient" in other and "OtherTeamsNote" in other and "RepOnesClient" not in other
+    # A lead cannot export another team, and a rep cannot export at all (not even their own).
+    assert await _exported(bot, LEAD, f"tx:{world.other_team}:csv") == ""
+    assert await _exported(bot, REP, f"tx:{world.team}:csv") == ""
+    replies = await bot.send(REP, "/export")
+    assert not any(m.kind == "document" for m in replies)
+
+
+async def test_updates_the_bot_does_not_serve_are_left_alone(bot: Driver) -> None:
+    await build_world(bot)
+    standin = bot.standin
+    message = standin.text_update(REP, "hello")["message"]
+    channel = {**message, "chat": {"id": -1009999, "type": "channel", "title": "News"}}
+    channel.pop("from")
+    group = standin.add_group(-1004242, "Chatter")
+    others = [
+        {"update_id": 1, "edited_message": {**message, "edit_date": message["date"]}},
+        {"update_id": 2, "channel_post": channel},
+        {"update_id": 3, "edited_channel_post": {**channel, "edit_date": channel["date"]}},
+        {
+            "update_id": 4,
+            "inline_query": {"id": "77", "from": message["from"], "query": "张", "offset": ""},
+        },
+        standin.text_update(LEAD, "/team", chat_id=group.id),
+        standin.text_update(REP, "张伟", chat_id=group.id),
+        standin.block(REP),
+        standin.unblock(REP),
+    ]
+    bot.inbox.clear()
+    before = len(standin.requests)
+    for update in others:
+        await bot.feed(update)
+    assert bot.new_messages(REP) == [] and bot.new_messages(LEAD) == [] and bot.new_messages(group.id) == []
+    assert [r.method for r in standin.requests[before:]] == []
+    # The bot goes on serving the people it talks to.
+    assert await bot.send(REP, "/new")
