@@ -185,3 +185,40 @@ async def test_updates_the_bot_does_not_serve_are_left_alone(bot: Driver) -> Non
     assert [r.method for r in standin.requests[before:]] == []
     # The bot goes on serving the people it talks to.
     assert await bot.send(REP, "/new")
+
+
+async def test_a_webhook_post_without_the_right_secret_is_refused_and_not_processed(tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with BotApiStandIn(SPEC, token=TOKEN, bot_username="salesbot_hook_bot") as standin:
+        standin.add_user(821, "Eve", language_code="en")
+        env = _env(
+            standin, tmp_path / "hook.db", SALESBOT_WEBHOOK_PORT=str(port), SALESBOT_WEBHOOK_SECRET="right"
+        )
+        code = 'from bot.cli import main; main(["run", "--webhook", "https://bot.example.com"])'
+        async with salesbot_run(env, code=code) as process, httpx.AsyncClient() as client:
+            forged = standin.text_update(821, "/start")
+            for _ in range(200):
+                try:
+                    missing = await client.post(url, json=forged)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            wrong = await client.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            assert (missing.status_code, wrong.status_code) == (403, 403)
+            await asyncio.sleep(1.0)
+            assert standin.messages(821) == []  # neither forged update was answered
+            genuine = standin.text_update(821, "/help")
+            ok = await client.post(url, json=genuine, headers={"X-Telegram-Bot-Api-Secret-Token": "right"})
+            assert ok.status_code == 200
+            assert await until(lambda: standin.messages(821), 20)
+            assert len(standin.messages(821)) == 1  # only the genuine one
+            process.terminate()
+            log = await output(process)
+    assert TOKEN not in log
