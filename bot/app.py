@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -160,6 +161,7 @@ async def _post_init(application: SalesApp) -> None:
     services = application.bot_data.services
     assert services is not None
     services.bot_username = application.bot.username
+    application.bot_data.started_at = time.monotonic()
     await start.set_default_commands(application.bot, services.catalogue, services.settings.default_language)
     application.bot_data.dispatcher = Dispatcher(services, application.bot)
     if application.job_queue is not None and application.bot_data.schedule:

@@ -74,6 +74,11 @@ def run(webhook_url: str | None) -> None:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+        if app.bot_data.refused:
+            raise click.ClickException(
+                "another process is already polling with this BOT_TOKEN; run only one `salesbot run` "
+                "per bot (extra `salesbot dispatch` workers are fine)"
+            )
 
 
 @main.command()

@@ -44,6 +44,12 @@ class AppData:
     schedule: bool = True
     # The care dispatcher (bot.scheduling.dispatcher.Dispatcher), made at start-up.
     dispatcher: Any = None
+    # When start-up finished (time.monotonic) and whether any update has come in since:
+    # a polling conflict before either means another process was polling first.
+    started_at: float | None = None
+    updates_seen: bool = False
+    # Set when this process gave way to another one polling with the same token.
+    refused: bool = False
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]):

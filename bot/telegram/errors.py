@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.domain.errors import Busy, SalesbotError
 from bot.telegram.context import BotContext, plain
@@ -13,13 +14,38 @@ from bot.telegram.ui import button, keyboard
 
 log = logging.getLogger(__name__)
 
+# A polling conflict this soon after start-up, before any update came in, means another
+# process was already polling with the same token: this one is the newcomer.
+STARTUP_GRACE = 60.0
+
 
 async def on_error(update: object, context: BotContext) -> None:
     """Answer the user in their language; never let one update break the conversation."""
     if not isinstance(update, Update):
+        if isinstance(context.error, Conflict):
+            _polling_conflict(context, context.error)
+            return
         log.error("error outside an update", exc_info=context.error)
         return
     await report(update, context, context.error)
+
+
+def _polling_conflict(context: BotContext, error: Conflict) -> None:
+    """Another process polls with this token: the newcomer stops, a bot already serving goes on.
+
+    Telegram ends the older of two long polls with 409 Conflict, so both processes see it;
+    left alone, each would get about half of the updates.
+    """
+    data = context.bot_data
+    newcomer = not data.updates_seen and (
+        data.started_at is None or time.monotonic() - data.started_at < STARTUP_GRACE
+    )
+    if not newcomer:
+        log.warning("another process is polling with this bot's token (%s); keep only one running", error)
+        return
+    data.refused = True
+    log.error("another process is already polling with this bot's token (%s); this one stops", error)
+    context.application.stop_running()
 
 
 async def report(update: Update, context: BotContext, error: BaseException | None) -> None:

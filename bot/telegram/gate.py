@@ -34,6 +34,7 @@ async def gate(update: Update, context: BotContext) -> None:
     It fails closed: if deciding fails for any reason, the user is told and nothing
     after the gate runs.
     """
+    context.bot_data.updates_seen = True
     try:
         await _admit(update, context)
     except ApplicationHandlerStop:
