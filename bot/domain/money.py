@@ -10,24 +10,11 @@ from typing import Any, Final
 
 from bot.domain.card import clean_text
 from bot.domain.errors import InvalidInput
+from bot.domain.numerals import CN_DIGITS
 
 AMOUNT_LIMIT = Decimal("1e12")
 _SIGNS = ("¥", "￥", "$", "块钱", "块", "元", "rmb", "cny")
 
-_CN_DIGITS: Final = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 # Units below 万 build a section; 万 and 亿 multiply everything before them.
 _SMALL_UNITS: Final = {"十": 10, "百": 100, "千": 1000, "k": 1000}
 _BIG_UNITS: Final = {"万": 10**4, "w": 10**4, "亿": 10**8}
@@ -73,10 +60,10 @@ def _spoken_amount(text: str) -> Decimal | None:
         if token in ("零", "〇"):
             skipped = True
             continue
-        if token in _CN_DIGITS or token[0].isdigit():
+        if token in CN_DIGITS or token[0].isdigit():
             if pending is not None:
                 return None  # two numbers in a row: 五五, 一二三
-            pending = Decimal(_CN_DIGITS[token]) if token in _CN_DIGITS else Decimal(token)
+            pending = Decimal(CN_DIGITS[token]) if token in CN_DIGITS else Decimal(token)
             continue
         if token in _SMALL_UNITS:
             unit = _SMALL_UNITS[token]

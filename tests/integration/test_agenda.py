@@ -262,8 +262,8 @@ async def test_only_the_owner_ticks_a_follow_up_off_and_only_once(engine: AsyncE
         await _finish(engine, world.actor(AMY), 999_999)
 
 
-async def test_ticking_off_a_complaints_reminder_resolves_the_complaint(engine: AsyncEngine) -> None:
-    world = await _build(engine)
+async def _complaint_with_reminder(engine: AsyncEngine, world: World) -> tuple[int, int]:
+    """An open complaint about Gao, due today, and Amy's reminder to settle it."""
     async with transaction(make_session_factory(engine)) as session:
         complaint = Outcome(
             team_id=world.team,
@@ -287,8 +287,13 @@ async def test_ticking_off_a_complaints_reminder_resolves_the_complaint(engine: 
         )
         session.add(reminder)
         await session.flush()
-        complaint_id, reminder_id = complaint.id, reminder.id
-    assert complaint_id is not None and reminder_id is not None
+        assert complaint.id is not None and reminder.id is not None
+        return complaint.id, reminder.id
+
+
+async def test_ticking_off_a_complaints_reminder_resolves_the_complaint(engine: AsyncEngine) -> None:
+    world = await _build(engine)
+    complaint_id, reminder_id = await _complaint_with_reminder(engine, world)
     await _finish(engine, world.actor(AMY), reminder_id)
     async with transaction(make_session_factory(engine)) as session:
         closed = await session.get(Outcome, complaint_id)
@@ -303,35 +308,12 @@ async def test_a_complaints_reminder_on_a_card_taken_out_of_use_is_ticked_off_al
     engine: AsyncEngine,
 ) -> None:
     world = await _build(engine)
+    complaint_id, reminder_id = await _complaint_with_reminder(engine, world)
     async with transaction(make_session_factory(engine)) as session:
-        complaint = Outcome(
-            team_id=world.team,
-            customer_id=world.customers["Gao"],
-            user_id=AMY,
-            playbook="complaint",
-            kind="complaint",
-            due_on=TODAY,
-            created_at=ago(2),
-        )
-        session.add(complaint)
-        await session.flush()
-        reminder = Task(
-            team_id=world.team,
-            owner_id=AMY,
-            customer_id=world.customers["Gao"],
-            due_on=TODAY,
-            text="settle Gao's complaint",
-            source="playbook",
-            outcome_id=complaint.id,
-        )
-        session.add(reminder)
         gao = await session.get(Customer, world.customers["Gao"])
         assert gao is not None
         gao.archived_at = NOW
         session.add(gao)
-        await session.flush()
-        complaint_id, reminder_id = complaint.id, reminder.id
-    assert complaint_id is not None and reminder_id is not None
     done = await _finish(engine, world.actor(AMY), reminder_id)
     async with transaction(make_session_factory(engine)) as session:
         kept = await session.get(Outcome, complaint_id)

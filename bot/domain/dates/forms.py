@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Final
 
 from bot.domain.dates.model import ParsedDate
+from bot.domain.numerals import CN_DIGITS
 
 # ---------------------------------------------------------------------------
 # Text normalisation and Chinese numerals
@@ -16,20 +17,6 @@ from bot.domain.dates.model import ParsedDate
 _TRAILING_PUNCTUATION: Final = ".。!！?？,，;；"
 _CJK_RE: Final = re.compile(r"[\u3400-\u9fff]")
 
-_CN_DIGITS: Final = {
-    "〇": 0,
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _CN_UNITS: Final = {"十": 10, "百": 100}
 # 廿 and 卅 are whole tens on their own (廿三 = 23), used mostly in lunar days.
 _CN_TENS: Final = {"廿": 20, "卅": 30}
@@ -40,19 +27,19 @@ def _cn_int(text: str) -> int | None:
     """Value of ASCII digits or Chinese numerals (一九九〇, 十五, 廿三, 一百), else None."""
     if text.isascii() and text.isdigit():
         return int(text)
-    if text and all(ch in _CN_DIGITS for ch in text):
+    if text and all(ch in CN_DIGITS for ch in text):
         # Digit by digit, as years are written: 一九九〇 = 1990, 五 = 5.
-        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+        return int("".join(str(CN_DIGITS[ch]) for ch in text))
     total = 0
     pending: int | None = None
     last_unit = 1000
     for ch in text:
-        if ch in _CN_DIGITS:
+        if ch in CN_DIGITS:
             if ch in "零〇":
                 continue  # 一百零五: 零 only marks a skipped place
             if pending is not None:
                 return None
-            pending = _CN_DIGITS[ch]
+            pending = CN_DIGITS[ch]
         elif ch in _CN_UNITS:
             unit = _CN_UNITS[ch]
             if unit >= last_unit:
