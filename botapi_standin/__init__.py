@@ -28,6 +28,8 @@ The package is organised in parts:
 - ``updates``: the update builders, the update queue, getUpdates and webhooks;
 - ``methods``: the other Bot API methods (send, edit, delete, answer, files, commands);
 - ``server``: ``BotApiStandIn``, which joins the parts and serves them over HTTP;
+- ``faults``: failures a test arms (``standin.faults.add("sendMessage", "5xx", times=2)``):
+  5xx answers without effect, answers late after the effect, dropped connections;
 - ``spec``: the specification (``bot-api-10.0.min.json``, shipped here) and request
   validation; ``entities`` (with ``text``, ``html_text``, ``markdown_text``): formatted-text
   parsing.
@@ -37,6 +39,7 @@ Nothing here imports the bot: the stand-in is Telegram, seen from outside.
 
 from __future__ import annotations
 
+from botapi_standin.faults import Fault, FaultKind, Faults
 from botapi_standin.limits import Limits, ManualClock, RateLimiter, TokenBucket
 from botapi_standin.server import BotApiStandIn
 from botapi_standin.spec import SPEC_PATH, ApiError
@@ -51,6 +54,9 @@ __all__ = [
     "BotApiStandIn",
     "BotEvent",
     "Copied",
+    "Fault",
+    "FaultKind",
+    "Faults",
     "Limits",
     "ManualClock",
     "RateLimiter",

@@ -2,11 +2,14 @@
 
 It puts the parts together (state, update queue, methods), serves ``/bot<token>/<method>``
 and ``/file/bot<token>/<path>``, decodes and validates each request against the
-specification, and records it in ``requests``.
+specification, and records it in ``requests``. A fault a test armed in ``faults`` takes
+the place of the method, or delays its answer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -16,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from botapi_standin.faults import Fault, Faults
 from botapi_standin.limits import Clock, Limits
 from botapi_standin.methods import BotApiMethods
 from botapi_standin.spec import ApiError, BotApiSpec, RawRequest, UploadedFile, bad_request, decode_request
@@ -59,6 +63,8 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._handlers = self._method_table()
+        # Test-controlled failures of the next calls of a method (botapi_standin.faults).
+        self.faults = Faults(self._spec.methods)
 
     def _method_table(self) -> dict[str, Callable[[Call], Awaitable[Any]]]:
         table = {**self._update_methods(), **self._message_methods()}
@@ -141,18 +147,32 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
         name = request.match_info["method"]
         method = self._spec.find_method(name)
         params: JsonDict = {}
+        fault: Fault | None = None
+        body: JsonDict
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             if method is None:
                 raise ApiError(404, "Not Found")
-            decoded = decode_request(self._spec, method, await _read_request(request))
-            params = decoded.params
-            handler = self._handlers.get(method.name)
-            if handler is None:
-                raise bad_request("method not supported by the stand-in")
-            result = await handler(Call(method.name, decoded.params, decoded.attachments))
-            status, body = 200, {"ok": True, "result": result}
+            raw = await _read_request(request)
+            fault = self.faults.take(method.name)
+            if fault is not None and fault.kind != "slow_after":
+                # Telegram's front end failed before the call reached the method (or its
+                # checks): an error page, or no answer at all.
+                with contextlib.suppress(ApiError):
+                    params = decode_request(self._spec, method, raw).params  # for the record
+                if fault.kind == "drop":
+                    status, body = 0, {"description": "connection dropped"}
+                else:
+                    status, body = fault.status, fault.error_body()
+            else:
+                decoded = decode_request(self._spec, method, raw)
+                params = decoded.params
+                handler = self._handlers.get(method.name)
+                if handler is None:
+                    raise bad_request("method not supported by the stand-in")
+                result = await handler(Call(method.name, decoded.params, decoded.attachments))
+                status, body = 200, {"ok": True, "result": result}
         except ApiError as exc:
             status, body = exc.status, exc.payload()
         except Exception:
@@ -161,8 +181,22 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
             status = 500
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         self.requests.append(
-            RequestRecord(method.name if method else name, params, status, body.get("description"))
+            RequestRecord(
+                method.name if method else name,
+                params,
+                status,
+                body.get("description"),
+                fault=fault.kind if fault is not None else None,
+            )
         )
+        if fault is not None:
+            # Recorded first: a client that gives up waiting closes the connection, and
+            # aiohttp then cancels this handler in the middle of the delay.
+            await asyncio.sleep(fault.delay)
+            if fault.kind == "drop":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=204)  # never written: the connection is gone
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:

@@ -215,12 +215,17 @@ class BotEvent:
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One Bot API request: method, decoded parameters, HTTP status, error description."""
+    """One Bot API request: method, decoded parameters, HTTP status, error description.
+
+    ``fault`` is the kind of fault the test armed for it (``botapi_standin.faults``), if
+    any; a dropped connection has status 0.
+    """
 
     method: str
     params: JsonDict
     status: int
     description: str | None = None
+    fault: str | None = None
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
