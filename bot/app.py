@@ -36,6 +36,7 @@ from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbo
 from bot.telegram.context import AppData, BotContext
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
+from bot.telegram.request import READ_TIMEOUT, RETRY_DELAYS, TelegramRequest
 from bot.telegram.routes import Route, router
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ class Wiring:
     catalogue: Catalogue | None = None
     rate_limiter: bool = True
     retry_delays: tuple[float, ...] | None = None
+    # Pauses before repeating a Bot API call Telegram refused (bot.telegram.request), and
+    # how long to wait for its answer; tests shorten both.
+    telegram_retry_delays: tuple[float, ...] = RETRY_DELAYS
+    telegram_read_timeout: float = READ_TIMEOUT
     playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
     schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
 
@@ -131,6 +136,17 @@ def build_application(wiring: Wiring) -> SalesApp:
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
         .post_init(_post_init)
+        .request(
+            TelegramRequest(
+                retry_delays=wiring.telegram_retry_delays, read_timeout=wiring.telegram_read_timeout
+            )
+        )
+        # Polling: the Updater repeats getUpdates on its own, forever (one connection, as PTB's).
+        .get_updates_request(
+            TelegramRequest(
+                retry_delays=(), read_timeout=wiring.telegram_read_timeout, connection_pool_size=1
+            )
+        )
     )
     base_url = wiring.base_url or settings.telegram_api_base_url
     file_url = wiring.base_file_url or settings.telegram_file_base_url

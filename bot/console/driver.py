@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
 from bot.config import Settings
@@ -103,6 +104,30 @@ class Driver:
         """Send a voice message."""
         return await self._act(user_id, self.standin.voice_update(user_id, content, duration))
 
+    @asynccontextmanager
+    async def polling(self, *, timeout: int = 1) -> AsyncIterator[None]:
+        """Receive updates by long polling, as `salesbot run` does, until the block ends.
+
+        As in `Application.run_polling`, a failed getUpdates goes to the bot's error
+        handler and the Updater polls again.
+        """
+        app = self.app
+        assert app.updater is not None
+
+        def polling_failed(error: TelegramError) -> None:
+            app.create_task(app.process_error(update=None, error=error))
+
+        await app.updater.start_polling(
+            poll_interval=0.0,
+            timeout=timeout,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=polling_failed,
+        )
+        try:
+            yield
+        finally:
+            await app.updater.stop()
+
     def last(self, chat_id: int) -> SentMessage:
         """The bot's latest message in a chat."""
         return self.standin.messages(chat_id)[-1]
@@ -116,6 +141,8 @@ async def running_bot(
     clock: Clock = system_clock,
     limits: Limits | None = None,
     retry_delays: tuple[float, ...] | None = None,
+    telegram_retry_delays: tuple[float, ...] | None = None,
+    telegram_read_timeout: float | None = None,
     engine: AsyncEngine | None = None,
     schedule: bool = False,
 ) -> AsyncIterator[Driver]:
@@ -144,6 +171,10 @@ async def running_bot(
         retry_delays=retry_delays,
         schedule=schedule,
     )
+    if telegram_retry_delays is not None:
+        wiring.telegram_retry_delays = telegram_retry_delays
+    if telegram_read_timeout is not None:
+        wiring.telegram_read_timeout = telegram_read_timeout
     app = build_application(wiring)
     try:
         await start_application(app)

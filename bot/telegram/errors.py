@@ -25,6 +25,11 @@ async def on_error(update: object, context: BotContext) -> None:
         if isinstance(context.error, Conflict):
             _polling_conflict(context, context.error)
             return
+        if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+            # getUpdates failed (Telegram answered 5xx, or not at all): the Updater polls
+            # again by itself, and nothing is lost while it does.
+            log.warning("telegram unavailable while polling (%s); polling goes on", context.error)
+            return
         log.error("error outside an update", exc_info=context.error)
         return
     await report(update, context, context.error)

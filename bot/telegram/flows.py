@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from telegram import Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 
 from bot.domain.access import Perm, can_edit_customer
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
@@ -299,6 +299,9 @@ async def _drop_buttons(message: object) -> None:
         except BadRequest as error:
             # Too old to edit: the nonce already makes its buttons harmless.
             log.debug("could not remove buttons: %s", error)
+        except NetworkError as error:
+            # Telegram is unavailable: the press still counts (the nonce guards the old buttons).
+            log.info("could not remove buttons: %s", error)
 
 
 def choices_of(step: Step, state: FlowState) -> tuple[str, ...]:
