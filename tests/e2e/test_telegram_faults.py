@@ -8,6 +8,7 @@ is never sent again; polling goes on; and what the user typed is kept either way
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -93,6 +94,7 @@ async def test_a_reply_refused_twice_arrives_once_and_the_note_is_saved_once(bot
 async def test_a_reply_refused_past_the_bound_is_given_up_and_nothing_typed_is_lost(
     bot: Driver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING)  # whatever logging an earlier test set up
     await _writing_a_note(bot)
     bot.standin.faults.add("sendMessage", "5xx", times=TRIES + 5, status=503)
     replies = await bot.send(REP, NOTE)
@@ -149,6 +151,7 @@ async def test_a_reply_whose_connection_dropped_is_not_sent_again(bot: Driver) -
 async def test_polling_goes_on_through_5xx_and_a_timeout_and_handles_each_update_once(
     bot: Driver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING)  # whatever logging an earlier test set up
     await _writing_a_note(bot)
     sent = bot.standin.enqueue(bot.standin.text_update(REP, NOTE))
     bot.standin.faults.add("getUpdates", "5xx", times=2, status=502)
