@@ -661,24 +661,38 @@ async def load_data(engine: AsyncEngine, opts: Options) -> BuildReport:
     return report
 
 
+def bench_team_staff() -> list[int]:
+    """The Telegram ids the benchmark team's people may have (its lead and up to 99 reps)."""
+    return [lead_id(BENCH_TEAM), *(rep_id(BENCH_TEAM, r) for r in range(1, 100))]
+
+
 async def remove_run_leftovers(engine: AsyncEngine) -> None:
-    """Delete the notes, flow positions and playbook runs a benchmark run adds, so row counts stay stable."""
+    """Delete the notes, flow positions and playbook runs a benchmark run adds, so row counts stay stable.
+
+    Runs act as people of the benchmark team only (this one as its first rep,
+    `load_mix.py` as several reps and their lead); the data gives them no notes that
+    start with RUN_NOTE_PREFIX, no flow positions and no playbook runs.
+    """
+    staff = bench_team_staff()
     async with engine.begin() as conn:
         await conn.execute(
             delete(table("notes")).where(
-                table("notes").c.author_id == BENCH_REP_ID,
+                table("notes").c.author_id.in_(staff),
                 table("notes").c.text.like(RUN_NOTE_PREFIX + "%"),
             )
         )
-        await conn.execute(
-            delete(table("flow_states")).where(
-                table("flow_states").c.user_id.in_([BENCH_REP_ID, lead_id(BENCH_TEAM)])
-            )
-        )
-        # The benchmark never finishes a run, so no outcome, task or card change refers to one.
-        await conn.execute(
-            delete(table("playbook_runs")).where(table("playbook_runs").c.user_id == BENCH_REP_ID)
-        )
+        await conn.execute(delete(table("flow_states")).where(table("flow_states").c.user_id.in_(staff)))
+        # The benchmarks never finish a run, so no outcome, task or card change refers to one.
+        await conn.execute(delete(table("playbook_runs")).where(table("playbook_runs").c.user_id.in_(staff)))
+
+
+async def remove_leftovers_at(url: str) -> None:
+    """`remove_run_leftovers` on an engine of its own, after a run."""
+    engine = make_engine(url)
+    try:
+        await remove_run_leftovers(engine)
+    finally:
+        await engine.dispose()
 
 
 async def row_counts(engine: AsyncEngine) -> dict[str, int]:
@@ -851,8 +865,12 @@ class World:
     queries: list[Query]
 
 
-async def load_world(engine: AsyncEngine, opts: Options) -> World:
-    """Pick names and phone numbers that match exactly one of the rep's visible customers."""
+async def load_world(engine: AsyncEngine, opts: Options, user_id: int = BENCH_REP_ID) -> World:
+    """Pick names and phone numbers that match exactly one of the rep's visible customers.
+
+    The rep is the benchmark rep unless `user_id` names another rep of the benchmark team.
+    The queries are empty when no name matches exactly one of their customers.
+    """
     customers = table("customers")
     async with engine.connect() as conn:
         rows = (
@@ -863,7 +881,7 @@ async def load_world(engine: AsyncEngine, opts: Options) -> World:
                     customers.c.phone_digits,
                     customers.c.search_text,
                 ).where(
-                    customers.c.owner_id == BENCH_REP_ID,
+                    customers.c.owner_id == user_id,
                     customers.c.team_id == BENCH_TEAM,
                     customers.c.archived_at.is_(None),
                 )
@@ -882,7 +900,7 @@ async def load_world(engine: AsyncEngine, opts: Options) -> World:
             if wanted in row.search_text or (by_phone and digits in (row.phone_digits or ""))
         ]
 
-    rng = random.Random(opts.seed + 2)
+    rng = random.Random(opts.seed + 2 + user_id - BENCH_REP_ID)
     order = list(rows)
     rng.shuffle(order)
     names: list[Query] = []
@@ -897,7 +915,7 @@ async def load_world(engine: AsyncEngine, opts: Options) -> World:
         if len(names) >= 100 and len(phones) >= 50:
             break
     if not names:
-        raise SystemExit("no name matches exactly one of the rep's customers; use more customers")
+        return World(BENCH_TEAM, lead_id(BENCH_TEAM), len(rows), [])
     # Two names, then a phone number, over and over.
     queries: list[Query] = []
     name_cycle, phone_cycle = itertools.cycle(names), itertools.cycle(phones or names)
@@ -1050,7 +1068,7 @@ def build_echo(standin: StandIn, *, rate_limiter: bool) -> Application[Any, Any,
 
 
 def build_salesbot(
-    standin: StandIn, url: str, pragmas: tuple[str, ...], playbooks: dict[str, Playbook]
+    standin: child_standin.Handle, url: str, pragmas: tuple[str, ...], playbooks: dict[str, Playbook]
 ) -> tuple[SalesApp, AsyncEngine]:
     """The real Application, wired as in production (rate limiter on) against the stand-in.
 
@@ -1714,6 +1732,8 @@ async def run(opts: Options) -> dict[str, Any]:
         world = await load_world(engine, opts)
     finally:
         await engine.dispose()
+    if not world.queries:
+        raise SystemExit("no name matches exactly one of the rep's customers; use more customers")
     print(
         f"benchmark rep {BENCH_REP_ID} owns {world.rep_customers:,} active customers; "
         f"{len(world.queries)} queries match exactly one of them"
@@ -1764,11 +1784,7 @@ async def run(opts: Options) -> dict[str, Any]:
                 await app.shutdown()
             await engine.dispose()
 
-    cleanup = make_engine(prepared.url)
-    try:
-        await remove_run_leftovers(cleanup)
-    finally:
-        await cleanup.dispose()
+    await remove_leftovers_at(prepared.url)
 
     order = ["echo", "echo_rl", "find", "step", "note", "search_rep", "search_lead"]
     results = {name: describe(measured[name]) for name in order if name in measured}
@@ -1825,19 +1841,10 @@ async def run(opts: Options) -> dict[str, Any]:
         print(f"cProfile of '{name}' (bot process, main thread):")
         print(report)
 
+    head = results_head(prepared, opts)
+    head["database"] |= {"rep_active_customers": world.rep_customers, "queries": len(world.queries)}
     output = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": environment(prepared.backend),
-        "options": {k: v for k, v in vars(opts).items() if k != "database"},
-        "database": {
-            "url": make_url(prepared.url).render_as_string(hide_password=True),
-            "rows": prepared.counts,
-            "built_now": prepared.built,
-            "build_seconds": prepared.build,
-            "rep_active_customers": world.rep_customers,
-            "queries": len(world.queries),
-        },
+        **head,
         "playbooks": {
             "loaded": list(playbooks),
             "left_out_problems": skipped,
@@ -1857,12 +1864,33 @@ async def run(opts: Options) -> dict[str, Any]:
         "anatomy": anatomy,
         "total_seconds": time.perf_counter() - started,
     }
-    path = RESULTS / f"per_update-{prepared.backend}.json"
+    write_results(f"per_update-{prepared.backend}.json", output)
+    return output
+
+
+def results_head(prepared: Prepared, opts: Any) -> dict[str, Any]:
+    """What a run's JSON starts with: the command, when, the environment, the options, the data."""
+    return {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": environment(prepared.backend),
+        "options": {k: v for k, v in vars(opts).items() if k != "database"},
+        "database": {
+            "url": make_url(prepared.url).render_as_string(hide_password=True),
+            "rows": prepared.counts,
+            "built_now": prepared.built,
+            "build_seconds": prepared.build,
+        },
+    }
+
+
+def write_results(name: str, output: dict[str, Any]) -> None:
+    """Write a run's figures as JSON under bench/results/ and say where, and how long the run took."""
+    path = RESULTS / name
     path.write_text(json.dumps(output, indent=2, ensure_ascii=False))
     print()
     print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     print(f"total {output['total_seconds']:.0f} s")
-    return output
 
 
 def main(argv: list[str] | None = None) -> None:
