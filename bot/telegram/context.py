@@ -66,6 +66,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self._flow: FlowState | None = None
         self.route: Route | None = None
         self.route_args: list[str] = []
+        # The language of the user's Telegram client (set by the gate): what errors are
+        # told in when the database could not say who the user is.
+        self.client_language: str | None = None
 
     @property
     def services(self) -> Runtime:
@@ -121,8 +124,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
 
     @property
     def lang(self) -> str:
-        """The actor's language."""
-        return self._actor.language if self._actor else "zh"
+        """The actor's language; before the gate knows them, their Telegram client's."""
+        if self._actor is not None:
+            return self._actor.language
+        return self.client_language or "zh"
 
     def t(self, key: str, /, **params: Any) -> str:
         """A text in the actor's language."""

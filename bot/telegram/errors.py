@@ -1,4 +1,8 @@
-"""One error handler: expected errors become friendly replies, the rest are logged once."""
+"""One error handler: expected errors become friendly replies, the rest are logged once.
+
+Handlers' errors reach `report` from the handler's own context (`bot.app._reporting`),
+with the actor and their language; `on_error` takes what happens outside an update.
+"""
 
 from __future__ import annotations
 

@@ -68,9 +68,10 @@ async def _admit(update: Update, context: BotContext) -> None:
 async def _identify(context: BotContext, user: User) -> None:
     """Who the user is and their form in progress: remembered, or read (and remembered)."""
     services = context.services
+    language = pick_language(user.language_code, services.settings.default_language)
+    context.client_language = language  # until the actor is known (their saved choice)
     known = services.identities.get(user.id)
     if known is None:
-        language = pick_language(user.language_code, services.settings.default_language)
         actor, flow = await services.db(
             lambda s: team_service.identify(
                 s,
