@@ -114,13 +114,26 @@ def _command(route: Route) -> Any:
 
 @router.callback("rt", Perm.ANY, keeps_flow=True)
 async def on_retry(update: Update, context: BotContext) -> None:
-    """Replay the message that could not be saved while the database was busy."""
+    """Replay, in order, the messages that could not be saved while the database was busy.
+
+    They are the user's messages since their last update that went through (the gate set
+    them aside for this press). One that fails again is kept, with those after it, for
+    the next Retry; when nothing is waiting (the user typed again instead), nothing is
+    replayed, so nothing is applied twice.
+    """
     query = update.callback_query
     assert query is not None
-    pending = context.bot_data.pending.pop(context.actor.user_id, [])
+    earlier, context.unsaved = context.unsaved, []
+    if not earlier:
+        await query.answer(context.alert("error.nothing_to_retry"))
+        return
     await query.answer()
-    for earlier in pending:
-        await context.application.process_update(earlier)
+    pending, user_id = context.bot_data.pending, context.actor.user_id
+    for index, message in enumerate(earlier):
+        await context.application.process_update(message)
+        if user_id in pending:  # the database is still busy: keep the rest for later
+            pending[user_id].extend(earlier[index + 1 :])
+            return
 
 
 def build_services(wiring: Wiring) -> Runtime:
