@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -34,7 +36,7 @@ from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext
-from bot.telegram.errors import on_error
+from bot.telegram.errors import on_error, report
 from bot.telegram.gate import gate
 from bot.telegram.request import READ_TIMEOUT, RETRY_DELAYS, TelegramRequest
 from bot.telegram.routes import Route, router
@@ -67,6 +69,27 @@ class Wiring:
     schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
 
 
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def _reporting(handler: Handler) -> Handler:
+    """The handler, with its errors told to the user from the handler's own context.
+
+    PTB's error handler gets a fresh context, without the actor (so without their
+    language) and without what the gate set aside for Retry (`context.unsaved`).
+    """
+
+    async def run(update: Update, context: BotContext) -> None:
+        try:
+            await handler(update, context)
+        except ApplicationHandlerStop:
+            raise
+        except Exception as error:
+            await report(update, context, error)
+
+    return run
+
+
 async def _run_route(update: Update, context: BotContext, route: Route) -> None:
     """Run an approved route; any route but the form's own ends a half-filled form.
 
@@ -96,13 +119,26 @@ def _command(route: Route) -> Any:
 
 @router.callback("rt", Perm.ANY, keeps_flow=True)
 async def on_retry(update: Update, context: BotContext) -> None:
-    """Replay the message that could not be saved while the database was busy."""
+    """Replay, in order, the messages that could not be saved while the database was busy.
+
+    They are the user's messages since their last update that went through (the gate set
+    them aside for this press). One that fails again is kept, with those after it, for
+    the next Retry; when nothing is waiting (the user typed again instead), nothing is
+    replayed, so nothing is applied twice.
+    """
     query = update.callback_query
     assert query is not None
-    pending = context.bot_data.pending.pop(context.actor.user_id, [])
+    earlier, context.unsaved = context.unsaved, []
+    if not earlier:
+        await query.answer(context.alert("error.nothing_to_retry"))
+        return
     await query.answer()
-    for earlier in pending:
-        await context.application.process_update(earlier)
+    pending, user_id = context.bot_data.pending, context.actor.user_id
+    for index, message in enumerate(earlier):
+        await context.application.process_update(message)
+        if user_id in pending:  # the database is still busy: keep the rest for later
+            pending[user_id].extend(earlier[index + 1 :])
+            return
 
 
 def build_services(wiring: Wiring) -> Runtime:
@@ -161,14 +197,17 @@ def build_application(wiring: Wiring) -> SalesApp:
     application.bot_data.schedule = wiring.schedule
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, route in router.commands.items():
-        application.add_handler(CommandHandler(name, _command(route), filters=filters.UpdateType.MESSAGE))
-    application.add_handler(CallbackQueryHandler(_dispatch_callback))
+        application.add_handler(
+            CommandHandler(name, _reporting(_command(route)), filters=filters.UpdateType.MESSAGE)
+        )
+    application.add_handler(CallbackQueryHandler(_reporting(_dispatch_callback)))
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new input
-    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, inbox.on_text))
-    application.add_handler(MessageHandler(new & filters.CONTACT, inbox.on_contact))
+    text = new & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(text, _reporting(inbox.on_text)))
+    application.add_handler(MessageHandler(new & filters.CONTACT, _reporting(inbox.on_contact)))
     media = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
-    application.add_handler(MessageHandler(new & media, inbox.on_media))
-    application.add_handler(MessageHandler(new, inbox.on_other))
+    application.add_handler(MessageHandler(new & media, _reporting(inbox.on_media)))
+    application.add_handler(MessageHandler(new, _reporting(inbox.on_other)))
     application.add_error_handler(on_error)
     return application
 

@@ -28,9 +28,11 @@ if [ "$(id -u)" = 0 ]; then
 fi
 PORT="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "${RUN[@]}" "$PGBIN/initdb" -D "$PGDATA/data" -U salesbot --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${RUN[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -l "$PGDATA/server.log" -w \
-  -o "-p $PORT -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
-stop_pg() { "${RUN[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDATA"; }
+PG_CTL=("${RUN[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data")
+PG_START=("${PG_CTL[@]}" -l "$PGDATA/server.log" -w
+  -o "-p $PORT -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start)
+"${PG_START[@]}" >/dev/null
+stop_pg() { "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDATA"; }
 trap stop_pg EXIT
 "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U salesbot salesbot_test
 
@@ -43,5 +45,12 @@ trap stop_pg EXIT
 echo "== tests on SQLite =="
 .venv/bin/pytest -q -p no:cacheprovider "$@"
 echo "== tests on PostgreSQL =="
+# The outage tests (tests/e2e/test_database_outage.py, tests/integration/test_transient_errors.py)
+# stop this server mid-conversation and start it again, with exactly these two commands
+# (shell-quoted; `pg_ctl start` needs its options again, only `restart` reads them back).
+# Tests run one at a time and each disposes its engine, so the tests after them only see
+# a server that is up. Without these variables those tests are skipped.
 SALESBOT_TEST_DATABASE_URL="postgresql+asyncpg://salesbot@127.0.0.1:$PORT/salesbot_test" \
+SALESBOT_TEST_PG_STOP="$(printf '%q ' "${PG_CTL[@]}" -m fast -w stop)" \
+SALESBOT_TEST_PG_START="$(printf '%q ' "${PG_START[@]}")" \
   .venv/bin/pytest -q -p no:cacheprovider "$@"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,9 @@ from bot.storage import models  # noqa: F401  (tables on the metadata)
 from bot.storage.db import make_engine, upgrade
 
 PG_URL = os.environ.get("SALESBOT_TEST_DATABASE_URL")
+# The exact commands that stop and start the test PostgreSQL server (scripts/test.sh sets them).
+PG_STOP = os.environ.get("SALESBOT_TEST_PG_STOP")
+PG_START = os.environ.get("SALESBOT_TEST_PG_START")
 
 
 @dataclass
@@ -103,3 +108,53 @@ async def bot(engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[Driver]:
 def shared_dir() -> Path:
     """The shared folder beside the checkout."""
     return Path(__file__).resolve().parents[2] / "shared"
+
+
+@dataclass
+class PgServer:
+    """The test PostgreSQL server, stopped and started for real by the commands given."""
+
+    stop_command: list[str]
+    start_command: list[str]
+    down: bool = False
+
+    async def stop(self) -> None:
+        """Stop the server (fast: sessions are terminated, open transactions rolled back)."""
+        self.down = True
+        await _run(self.stop_command)
+
+    async def start(self) -> None:
+        """Start it again and wait until it accepts connections."""
+        await _run(self.start_command)
+        self.down = False
+
+    def stop_now(self) -> None:
+        """Stop it without giving the event loop a turn (from inside a statement)."""
+        self.down = True
+        subprocess.run(self.stop_command, check=True, stdout=subprocess.DEVNULL)
+
+    def start_now(self) -> None:
+        """Start it without giving the event loop a turn."""
+        subprocess.run(self.start_command, check=True, stdout=subprocess.DEVNULL)
+        self.down = False
+
+
+async def _run(command: list[str]) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 0, f"{shlex.join(command)} failed: {err.decode(errors='replace')}"
+
+
+@pytest.fixture
+async def pg_server() -> AsyncIterator[PgServer]:
+    """The PostgreSQL server under the tests, to stop and start; it is up again afterwards."""
+    if not PG_URL:
+        pytest.skip("a server restart needs PostgreSQL (SALESBOT_TEST_DATABASE_URL)")
+    if not PG_STOP or not PG_START:
+        pytest.skip("SALESBOT_TEST_PG_STOP / SALESBOT_TEST_PG_START not set (scripts/test.sh sets them)")
+    server = PgServer(shlex.split(PG_STOP), shlex.split(PG_START))
+    yield server
+    if server.down:
+        await server.start()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.domain.care import Occasion
+from bot.domain.errors import Busy
 from bot.scheduling.planner import PlanResult, Render, plan
 from bot.services import playbooks as playbook_service
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 TIDY_EVERY = timedelta(hours=6)
 TIDY_FIRST = timedelta(minutes=1)
@@ -60,10 +63,23 @@ def schedule(jobs: Any) -> None:
     jobs.run_repeating(_dispatch_care, interval=DISPATCH_EVERY, first=DISPATCH_FIRST)
 
 
+async def unless_unavailable(what: str, work: Awaitable[T]) -> T | None:
+    """Run one pass of a background job; if the database stays unavailable, warn and skip it.
+
+    The job runs again at its next turn, and the rows say what is still due, so nothing
+    is lost. Any other error is a bug and still goes to the error handler.
+    """
+    try:
+        return await work
+    except Busy:
+        log.warning("%s skipped: the database is unavailable; the next run tries again", what)
+        return None
+
+
 async def _plan_care(context: BotContext) -> None:
     """Turn the cards into outbox rows for the coming week."""
-    result = await plan_now(context.services)
-    if result.planned or result.skipped:
+    result = await unless_unavailable("care planning", plan_now(context.services))
+    if result is not None and (result.planned or result.skipped):
         log.info("care: planned %d messages (%d skipped)", result.planned, result.skipped)
 
 
@@ -72,26 +88,40 @@ async def _dispatch_care(context: BotContext) -> None:
     the job itself returns at once so that the scheduler never sees it overlap."""
     dispatcher = context.bot_data.dispatcher
     if dispatcher is not None and not dispatcher.busy:
-        context.application.create_task(dispatcher.run_once(), name="care-dispatch")
+        context.application.create_task(
+            unless_unavailable("care dispatch", dispatcher.run_once()), name="care-dispatch"
+        )
 
 
 async def _tidy_runs(context: BotContext) -> None:
     """Close playbook runs nobody has touched for two weeks."""
     services = context.services
-    closed = await services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
+    closed = await unless_unavailable(
+        "tidying playbook runs", services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
+    )
     if closed:
         log.info("closed %d abandoned playbook runs", closed)
 
 
 async def run_worker(services: Runtime, dispatcher: Dispatcher, *, once: bool = False) -> None:
-    """Plan and send until stopped (`salesbot dispatch`); with `once`, until nothing is due."""
+    """Plan and send until stopped (`salesbot dispatch`); with `once`, until nothing is due.
+
+    Running on, a pass the database was unavailable for is skipped with a warning and
+    tried again after a pause; with `once`, the command fails instead (Busy).
+    """
     log.info("care worker %s started", dispatcher.worker)
     planned_at = float("-inf")
     while True:
-        if time.monotonic() - planned_at >= PLAN_EVERY.total_seconds():
-            await plan_now(services)
-            planned_at = time.monotonic()
-        sent = await dispatcher.run_once()
+        try:
+            if time.monotonic() - planned_at >= PLAN_EVERY.total_seconds():
+                await plan_now(services)
+                planned_at = time.monotonic()
+            sent = await dispatcher.run_once()
+        except Busy:
+            if once:
+                raise
+            log.warning("care worker: the database is unavailable; trying again shortly")
+            sent = 0
         if once and not sent:
             return
         if not sent:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,8 +28,14 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(
+    url: str, *, echo: bool = False, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    `sqlite_busy_timeout_ms` is how long one attempt waits for another process's write
+    before SQLite gives up with "database is locked" (tests shorten it).
+    """
     if url.startswith("sqlite"):
         # Sessions and connections always end their own transactions (commit, or
         # rollback on close), so the pool's extra rollback on every return is only an
@@ -45,7 +51,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # Searches read many index pages: map the file (shared by the pool's connections)
@@ -89,16 +95,53 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(_upgrade, url, revision)
 
 
+# SQLite's primary result codes for "another connection holds the lock".
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+# PostgreSQL SQLSTATEs after which the same transaction, run again, can succeed: no
+# connection or a lost one (08000, 08001, 08003, 08004, 08006; not 08P01, a protocol
+# violation, nor 08007, a commit whose outcome is unknown), the server shutting down,
+# crashing or starting up (57P01-57P03), or this transaction chosen as the loser of a
+# conflict (40001 serialization failure, 40P01 deadlock).
+PG_TRANSIENT_STATES = frozenset(
+    {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "40001", "40P01"}
+)
+
+
 def is_transient(error: BaseException) -> bool:
-    """Whether a database error is worth retrying (locked, busy, connection dropped)."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, OperationalError):
-        text = str(error.orig).lower() if error.orig is not None else str(error).lower()
-        return any(
-            marker in text for marker in ("locked", "busy", "connection", "terminat", "could not serialize")
-        )
-    return isinstance(error, (ConnectionError, asyncio.TimeoutError))
+    """Whether a database error is worth retrying: locked, busy, restarting or unreachable.
+
+    Exactly these, measured against a real PostgreSQL restart and a SQLite file locked by
+    another process, and nothing else, so that a bug (bad SQL, a violated constraint)
+    still surfaces at once:
+
+    - SQLAlchemy saw the connection die (`connection_invalidated`): asyncpg's
+      "connection was closed in the middle of operation" after the server terminated it;
+    - SQLite busy or locked (`database is locked`, after the busy timeout);
+    - a PostgreSQL error with a SQLSTATE above, e.g. "the database system is starting
+      up" or "shutting down" (CannotConnectNowError, 57P03), which SQLAlchemy wraps as a
+      plain DBAPIError without invalidating anything;
+    - no server to connect to: ConnectionRefusedError / ConnectionResetError (raised by
+      asyncpg on connect, unwrapped), or a connect that timed out.
+    """
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return _transient_driver_error(error.orig)
+    return isinstance(error, (ConnectionError, TimeoutError))
+
+
+def _transient_driver_error(orig: BaseException | None) -> bool:
+    """The driver's own error (what SQLAlchemy wrapped) is a lock or a server going away."""
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+        text = str(orig).lower()  # an error made by hand (tests) carries no code
+        return "database is locked" in text or "database table is locked" in text
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if not isinstance(state, str):
+        return False
+    return state in PG_TRANSIENT_STATES
 
 
 @asynccontextmanager

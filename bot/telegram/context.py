@@ -36,7 +36,8 @@ class AppData:
     """The application's bot_data: only the wired services."""
 
     services: Runtime | None = None
-    # Inputs a user sent while the database was unavailable, by user id, for the Retry button.
+    # Messages a user sent while the database was unavailable, by user id, oldest first,
+    # until Retry replays them or a later update of theirs goes through.
     pending: dict[int, list[Any]] = field(default_factory=dict)
     # The one-time admin claim link printed at start-up on an empty database.
     claim_link: str | None = None
@@ -66,6 +67,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self._flow: FlowState | None = None
         self.route: Route | None = None
         self.route_args: list[str] = []
+        # The user's earlier messages that could not be saved (the database was busy),
+        # set aside by the gate: dropped once this update goes through, kept with it
+        # if it fails the same way, replayed by the Retry button.
+        self.unsaved: list[Any] = []
+        # The language of the user's Telegram client (set by the gate): what errors are
+        # told in when the database could not say who the user is.
+        self.client_language: str | None = None
 
     @property
     def services(self) -> Runtime:
@@ -121,8 +129,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
 
     @property
     def lang(self) -> str:
-        """The actor's language."""
-        return self._actor.language if self._actor else "zh"
+        """The actor's language; before the gate knows them, their Telegram client's."""
+        if self._actor is not None:
+            return self._actor.language
+        return self.client_language or "zh"
 
     def t(self, key: str, /, **params: Any) -> str:
         """A text in the actor's language."""

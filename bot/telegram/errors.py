@@ -1,4 +1,8 @@
-"""One error handler: expected errors become friendly replies, the rest are logged once."""
+"""One error handler: expected errors become friendly replies, the rest are logged once.
+
+Handlers' errors reach `report` from the handler's own context (`bot.app._reporting`),
+with the actor and their language; `on_error` takes what happens outside an update.
+"""
 
 from __future__ import annotations
 
@@ -59,12 +63,14 @@ async def report(update: Update, context: BotContext, error: BaseException | Non
         # Whatever failed, read this user's role and form afresh next time.
         context.services.identities.forget(update.effective_user.id)
     if isinstance(error, SalesbotError):
-        text = context.t(error.key, **error.params)
-        markup = None
+        key, markup = error.key, None
         if isinstance(error, Busy):
             _keep_pending(update, context)
-            markup = keyboard([[button(context.t("btn.retry"), "rt")]])
-        await _tell(update, context, text, markup)
+            if update.callback_query is None:
+                markup = keyboard([[button(context.t("btn.retry"), "rt")]])
+            else:
+                key = "error.busy_press"  # a press is not replayed: the user presses again
+        await _tell(update, context, context.t(key, **error.params), markup)
         return
     if isinstance(error, Forbidden):
         # The user blocked the bot mid-conversation: nothing to tell them.
@@ -78,11 +84,20 @@ async def report(update: Update, context: BotContext, error: BaseException | Non
 
 
 def _keep_pending(update: Update, context: BotContext) -> None:
-    """Remember the update that could not be saved, so Retry replays it."""
-    # Button presses are not replayed (their query can be answered only once).
+    """Keep, for the Retry button, what this user sent that could not be saved.
+
+    That is their earlier unsaved messages (the gate set them aside for this update,
+    see `gate`) and this one if it is a message. Button presses are not kept (a query
+    can be answered only once): the user is asked to press again.
+    """
     user = update.effective_user
-    if user is not None and update.message is not None:
-        context.bot_data.pending.setdefault(user.id, []).append(update)
+    if user is None:
+        return
+    kept = [*context.unsaved]
+    if update.message is not None:
+        kept.append(update)
+    if kept:
+        context.bot_data.pending[user.id] = kept
 
 
 async def _tell(

@@ -18,7 +18,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError
 
 from bot.domain.access import Perm, can_edit_customer
-from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
+from bot.domain.errors import Busy, InvalidInput, NotAllowed, NotFound, Stale
 from bot.services import customers as customer_service
 from bot.services import flows as flow_store
 from bot.storage.models import FlowState
@@ -267,7 +267,13 @@ async def on_flow_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await _drop_buttons(query.message)
-    await _act(update, context, flow, state, args)
+    try:
+        await _act(update, context, flow, state, args)
+    except Busy:
+        # Nothing was saved and the step (and its nonce) is unchanged: give the buttons
+        # back, so that the user can press the same one again.
+        await _restore_buttons(query.message)
+        raise
 
 
 async def _act(update: Update, context: BotContext, flow: Flow, state: FlowState, args: list[str]) -> None:
@@ -302,6 +308,15 @@ async def _drop_buttons(message: object) -> None:
         except NetworkError as error:
             # Telegram is unavailable: the press still counts (the nonce guards the old buttons).
             log.info("could not remove buttons: %s", error)
+
+
+async def _restore_buttons(message: object) -> None:
+    """Put back the keyboard a prompt had when it was pressed."""
+    if isinstance(message, Message) and message.reply_markup is not None:
+        try:
+            await message.edit_reply_markup(reply_markup=message.reply_markup)
+        except BadRequest as error:
+            log.debug("could not restore buttons: %s", error)
 
 
 def choices_of(step: Step, state: FlowState) -> tuple[str, ...]:

@@ -58,6 +58,11 @@ async def _admit(update: Update, context: BotContext) -> None:
         # The bot talks to people privately; in a group it only hears a lead who asks
         # for the team digest to go there.
         raise ApplicationHandlerStop
+    # What this user sent earlier that could not be saved is set aside: if this update
+    # goes through, they have moved on and it is dropped (replaying it after a newer
+    # input would apply it out of order, or twice when they typed it again); if this
+    # one fails the same way, both are kept for Retry (errors.report).
+    context.unsaved = context.bot_data.pending.pop(user.id, [])
     await _identify(context, user)
     if update.callback_query is not None:
         await _check_callback(update, context)
@@ -68,9 +73,10 @@ async def _admit(update: Update, context: BotContext) -> None:
 async def _identify(context: BotContext, user: User) -> None:
     """Who the user is and their form in progress: remembered, or read (and remembered)."""
     services = context.services
+    language = pick_language(user.language_code, services.settings.default_language)
+    context.client_language = language  # until the actor is known (their saved choice)
     known = services.identities.get(user.id)
     if known is None:
-        language = pick_language(user.language_code, services.settings.default_language)
         actor, flow = await services.db(
             lambda s: team_service.identify(
                 s,
