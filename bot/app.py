@@ -34,6 +34,7 @@ from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext
+from bot.telegram.delivery import ConfirmAfterHandling, OncePerUpdate
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
 from bot.telegram.routes import Route, router
@@ -60,6 +61,9 @@ class Wiring:
     retry_delays: tuple[float, ...] | None = None
     playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
     schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
+    # Confirm each update to Telegram only once handled, and never apply one twice
+    # (`salesbot run`; the console and in-process tests feed updates themselves).
+    once_per_update: bool = False
 
 
 async def _run_route(update: Update, context: BotContext, route: Route) -> None:
@@ -140,6 +144,11 @@ def build_application(wiring: Wiring) -> SalesApp:
         builder = builder.base_file_url(file_url)
     if wiring.rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    if wiring.once_per_update:
+        bot_id = int(token.split(":", 1)[0])
+        builder = builder.update_queue(ConfirmAfterHandling()).concurrent_updates(
+            OncePerUpdate(services, bot_id)
+        )
     application: SalesApp = builder.build()
     application.bot_data.services = services
     application.bot_data.schedule = wiring.schedule

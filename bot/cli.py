@@ -61,7 +61,8 @@ def run(webhook_url: str | None) -> None:
         raise click.UsageError("BOT_TOKEN is not set. Get one from @BotFather, or try `salesbot console`.")
     engine = make_engine(settings.database_url)
     asyncio.run(upgrade(engine))
-    app = build_application(Wiring(settings=settings, sessions=make_session_factory(engine)))
+    wiring = Wiring(settings=settings, sessions=make_session_factory(engine), once_per_update=True)
+    app = build_application(wiring)
     if webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         app.run_webhook(
