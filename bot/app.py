@@ -14,6 +14,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -162,6 +163,9 @@ def build_application(wiring: Wiring) -> SalesApp:
     media = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
     application.add_handler(MessageHandler(new & media, inbox.on_media))
     application.add_handler(MessageHandler(new, inbox.on_other))
+    application.add_handler(
+        ChatMemberHandler(customer_side.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_error_handler(on_error)
     return application
 
