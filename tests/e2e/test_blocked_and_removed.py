@@ -1,4 +1,4 @@
-"""People who leave mid-way: a customer who blocks the bot."""
+"""People who leave mid-way: a customer who blocks the bot, a rep taken out of the team."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from bot.console.driver import Driver
+from bot.console.driver import Driver, running_bot
 from bot.scheduling.dispatcher import Dispatcher
 from bot.scheduling.jobs import plan_now
-from bot.storage.models import Customer, OutboxMessage
-from tests.e2e.world import CUSTOMER, REP, add_customer, build_world, payload, texts
+from bot.storage.models import Customer, FlowState, Note, OutboxMessage
+from tests.e2e.world import CUSTOMER, LEAD, OTHER_LEAD, REP, add_customer, build_world, payload, texts
 
 
 async def _rows(bot: Driver, model: type, *where: Any) -> list[Any]:
@@ -114,3 +115,53 @@ async def test_a_customer_who_blocks_the_bot_is_opted_out_at_once(bot: Driver) -
     assert (await _customer(bot, cid)).optin_state == "out"
     assert len(_told(bot)) == 1
     await _the_card_says_so(bot)
+
+
+REFUSED = {"zh": "如果组长给了您邀请链接", "en": "If your team lead sent you an invite link"}
+STALE = {"zh": "此内容已失效。", "en": "This is no longer available."}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_rep_removed_with_a_form_open_is_refused_politely_and_their_form_is_dropped(
+    engine: AsyncEngine, lang: str
+) -> None:
+    async with running_bot(engine=engine) as bot:
+        await build_world(bot)
+        await add_customer(bot, REP, "刘洋", "13900139000")
+        card = bot.last(REP)
+        if lang == "en":
+            await bot.send(REP, "/language")
+            await bot.press(REP, "English")
+        await bot.send(REP, "/new")
+        await bot.send(REP, "陈静")  # the form now waits for a phone number
+        # The lead hands the rep's customers to a colleague and takes the rep out of the team.
+        await bot.send(LEAD, "/team")
+        await bot.press(LEAD, "王芳")
+        await bot.press(LEAD, "移交")
+        await bot.press(LEAD, "Tom")
+        await bot.press(LEAD, "确认")
+        await bot.press(LEAD, "移出")
+        await bot.press(LEAD, "确认")
+        bot.new_messages(REP)
+
+        answer = texts(await bot.send(REP, "13800138001"))  # their answer to the open form
+        assert REFUSED[lang] in answer, answer
+        pressed = await bot.callback(REP, card.message_id, card.buttons()[1]["callback_data"])
+        assert pressed == [] and bot.standin.callback_answers[-1]["text"] == STALE[lang]
+        skip = await bot.callback(REP, card.message_id, "f:000000:skip")
+        assert skip == [] and bot.standin.callback_answers[-1]["text"] == STALE[lang]
+        shown = answer + texts(await bot.send(REP, "/start")) + texts(await bot.send(REP, "刘洋"))
+        assert "刘洋" not in shown and "139" not in shown and "陈静" not in shown, shown
+        assert await _rows(bot, Customer, col(Customer.name) == "陈静") == []
+        assert await _rows(bot, FlowState, col(FlowState.user_id) == REP) == [], "the form is gone"
+
+        # Later they join another team.
+        await bot.send(OTHER_LEAD, "/team")
+        invite = await bot.press(OTHER_LEAD, "邀请销售")
+        await bot.send(REP, f"/start {payload(invite)}")
+    async with running_bot(engine=engine) as bot:  # and the bot restarts
+        bot.user(REP, "王芳", language="en" if lang == "en" else "zh-hans")
+        menu = texts(await bot.send(REP, "/start"))
+        assert "陈静" not in menu, "the other team's half-filled form does not come back"
+        notes = await _rows(bot, Note, col(Note.text).contains("13800138001"))
+        assert notes == []
