@@ -109,7 +109,13 @@ class OncePerUpdate(BaseUpdateProcessor):
         if self._before is None or update_id > self._before:
             return False  # newer than anything handled before: no need to ask
         services, bot_id = self.services, self.bot_id
-        return await services.db(
-            lambda s: handled_updates.was_handled(s, bot_id=bot_id, update_id=update_id),
-            handles_update=False,
-        )
+        try:
+            return await services.db(
+                lambda s: handled_updates.was_handled(s, bot_id=bot_id, update_id=update_id),
+                handles_update=False,
+            )
+        except Exception as error:
+            # Raising here would stop the application taking updates at all. The database
+            # is out of reach, so handling the update fails too, and tells the user so.
+            log.warning("could not tell whether update %s was handled: %r", update_id, error)
+            return False

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.config import Settings
+from bot.domain.errors import Busy
 from bot.i18n import catalogue
 from bot.runtime import Runtime
 from bot.storage.db import make_session_factory
@@ -107,3 +108,25 @@ async def test_records_older_than_telegram_keeps_updates_are_forgotten(
     assert await _handled(services) == [11]
     await OncePerUpdate(services, BOT).initialize()
     assert await _handled(services) == []
+
+
+class _Unreachable:
+    """A runtime whose database is out of reach."""
+
+    def now(self) -> Any:
+        return None
+
+    async def db(self, work: Any, *, handles_update: bool = True) -> Any:
+        raise Busy()
+
+
+async def test_an_unreachable_database_does_not_stop_updates_being_taken() -> None:
+    processor = OncePerUpdate(_Unreachable(), BOT)  # type: ignore[arg-type]
+    processor._before = 100  # as if earlier processes had handled updates up to 100
+    ran: list[int] = []
+
+    async def handle(update_id: int) -> None:
+        ran.append(update_id)
+
+    await processor.process_update(Update(50), handle(50))
+    assert ran == [50], "handled (and the handling tells the user the database is busy)"
