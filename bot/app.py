@@ -16,6 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -36,6 +37,7 @@ from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext
+from bot.telegram.delivery import ConfirmAfterHandling, OncePerUpdate
 from bot.telegram.errors import on_error, report
 from bot.telegram.gate import gate
 from bot.telegram.request import READ_TIMEOUT, RETRY_DELAYS, TelegramRequest
@@ -67,6 +69,9 @@ class Wiring:
     telegram_read_timeout: float = READ_TIMEOUT
     playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
     schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
+    # Confirm each update to Telegram only once handled, and never apply one twice
+    # (`salesbot run`; the console and in-process tests feed updates themselves).
+    once_per_update: bool = False
 
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -192,6 +197,11 @@ def build_application(wiring: Wiring) -> SalesApp:
         builder = builder.base_file_url(file_url)
     if wiring.rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    if wiring.once_per_update:
+        bot_id = int(token.split(":", 1)[0])
+        builder = builder.update_queue(ConfirmAfterHandling()).concurrent_updates(
+            OncePerUpdate(services, bot_id)
+        )
     application: SalesApp = builder.build()
     application.bot_data.services = services
     application.bot_data.schedule = wiring.schedule
@@ -208,6 +218,9 @@ def build_application(wiring: Wiring) -> SalesApp:
     media = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
     application.add_handler(MessageHandler(new & media, _reporting(inbox.on_media)))
     application.add_handler(MessageHandler(new, _reporting(inbox.on_other)))
+    application.add_handler(
+        ChatMemberHandler(_reporting(customer_side.on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_error_handler(on_error)
     return application
 

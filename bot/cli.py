@@ -7,10 +7,14 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class RedactingFormatter(logging.Formatter):
@@ -53,15 +57,16 @@ def run(webhook_url: str | None) -> None:
     from telegram import Update
 
     from bot.app import Wiring, build_application
-    from bot.storage.db import make_engine, make_session_factory, upgrade
+    from bot.storage.db import make_engine, make_session_factory
 
     settings = Settings()
     setup_logging(settings)
     if settings.bot_token is None:
         raise click.UsageError("BOT_TOKEN is not set. Get one from @BotFather, or try `salesbot console`.")
     engine = make_engine(settings.database_url)
-    asyncio.run(upgrade(engine))
-    app = build_application(Wiring(settings=settings, sessions=make_session_factory(engine)))
+    asyncio.run(_migrate(engine))
+    wiring = Wiring(settings=settings, sessions=make_session_factory(engine), once_per_update=True)
+    app = build_application(wiring)
     if webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         app.run_webhook(
@@ -79,6 +84,15 @@ def run(webhook_url: str | None) -> None:
                 "another process is already polling with this BOT_TOKEN; run only one `salesbot run` "
                 "per bot (extra `salesbot dispatch` workers are fine)"
             )
+
+
+async def _migrate(engine: AsyncEngine) -> None:
+    """Apply the migrations, then close the connections: the bot runs in another event loop,
+    and a pooled asyncpg connection cannot be used from a loop other than its own."""
+    from bot.storage.db import upgrade
+
+    await upgrade(engine)
+    await engine.dispose()
 
 
 @main.command()

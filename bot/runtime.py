@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from bot.domain.access import Actor
 from bot.domain.errors import Busy
 from bot.i18n import Catalogue
 from bot.playbooks.model import Playbook
+from bot.services import handled_updates
 from bot.storage.db import SessionFactory, is_transient, transaction
 from bot.storage.models import FlowState
 
@@ -95,6 +97,23 @@ class Identities:
 
 
 @dataclass
+class Handling:
+    """The Telegram update being handled, recorded with the first transaction that commits.
+
+    Its effect and the record commit together, so when Telegram delivers the update again
+    (the process died before confirming it) it is applied once, or not at all.
+    """
+
+    bot_id: int
+    update_id: int
+    recorded: bool = False
+
+
+# Set by bot.telegram.delivery around each polled update; None elsewhere (jobs, the console).
+HANDLING: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+
+@dataclass
 class Runtime:
     """What every process runs on: settings, the database, the clock, texts, playbooks and
     the outbox senders, wired once by `bot.app.build_services` (for the bot, the worker,
@@ -119,14 +138,29 @@ class Runtime:
         """Today's date where the bot's teams are (the configured default timezone)."""
         return self.clock().astimezone(ZoneInfo(self.settings.default_timezone)).date()
 
-    async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` in one transaction, retrying while the database is briefly unavailable."""
+    async def db(self, work: Callable[[AsyncSession], Awaitable[T]], *, handles_update: bool = True) -> T:
+        """Run `work` in one transaction, retrying while the database is briefly unavailable.
+
+        While an update is being handled, its first transaction also records the update as
+        handled, unless `handles_update` is false (what every update reads first: who sent it).
+        """
+        handling = HANDLING.get() if handles_update else None
+        if handling is not None and handling.recorded:
+            handling = None
 
         async def attempt() -> T:
             async with transaction(self.sessions) as session:
-                return await work(session)
+                result = await work(session)
+                if handling is not None:
+                    await handled_updates.record(
+                        session, bot_id=handling.bot_id, update_id=handling.update_id, now=self.now()
+                    )
+                return result
 
-        return await self._retrying(attempt)
+        result = await self._retrying(attempt)
+        if handling is not None:
+            handling.recorded = True
+        return result
 
     async def read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run read-only `work` on a pooled connection, without an ORM session, with the same retries.

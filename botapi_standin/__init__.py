@@ -23,7 +23,7 @@ The package is organised in parts:
 
 - ``limits``: rate limiting (``Limits``, ``TokenBucket``, ``RateLimiter``, ``ManualClock``);
 - ``world``: the simulated world (``SimUser``, ``SimGroup``, ``SentMessage``, ``StoredFile``,
-  ``BotEvent``, ``RequestRecord``);
+  ``BotEvent``, ``RequestRecord``, ``Held``: a request ``hold()`` keeps on its way);
 - ``state``: what the stand-in knows and records, and what tests read from it;
 - ``updates``: the update builders, the update queue, getUpdates and webhooks;
 - ``methods``: the other Bot API methods (send, edit, delete, answer, files, commands);
@@ -45,7 +45,7 @@ from botapi_standin.server import BotApiStandIn
 from botapi_standin.spec import SPEC_PATH, ApiError
 from botapi_standin.state import DEFAULT_TOKEN
 from botapi_standin.updates import Copied
-from botapi_standin.world import BotEvent, RequestRecord, SentMessage, SimGroup, SimUser, StoredFile
+from botapi_standin.world import BotEvent, Held, RequestRecord, SentMessage, SimGroup, SimUser, StoredFile
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -57,6 +57,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "Faults",
+    "Held",
     "Limits",
     "ManualClock",
     "RateLimiter",

@@ -101,6 +101,7 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
             return
         self._stopping = True
         self._wake_pollers()
+        self._release_all()
         runner, self._runner = self._runner, None
         await runner.cleanup()
         self._port = None
@@ -168,6 +169,7 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
             else:
                 decoded = decode_request(self._spec, method, raw)
                 params = decoded.params
+                await self._wait_if_held(method.name, params)
                 handler = self._handlers.get(method.name)
                 if handler is None:
                     raise bad_request("method not supported by the stand-in")

@@ -27,6 +27,7 @@ from botapi_standin.text import FormattedText
 from botapi_standin.world import (
     BotEvent,
     Chat,
+    Held,
     JsonDict,
     RequestRecord,
     SentMessage,
@@ -123,6 +124,7 @@ class StandInState:
         self._webhook: JsonDict | None = None
 
         self._listeners: list[Listener] = []
+        self._holds: list[Held] = []
         self.requests: list[RequestRecord] = []
         # answerCallbackQuery parameters as sent, plus user_id, chat_id, message_id and
         # data of the query they answer.
@@ -195,6 +197,33 @@ class StandInState:
     def users(self) -> list[SimUser]:
         """All simulated users."""
         return list(self._users.values())
+
+    # ------------------------------------------------------------------ requests held on the way
+
+    def hold(self, method: str, *, chat_id: int | str | None = None) -> Held:
+        """Keep the next ``method`` request (to ``chat_id``, if given) waiting until released.
+
+        The request is neither carried out nor answered while it waits: to the bot, Telegram
+        is slow. If the bot's connection goes away meanwhile (its process was killed), the
+        request is dropped, never carried out. Stopping the stand-in releases every hold.
+        """
+        held = Held(method, chat_id)
+        self._holds.append(held)
+        return held
+
+    async def _wait_if_held(self, method: str, params: JsonDict) -> None:
+        """Wait while a hold catches this request (cancelled with it if the client goes away)."""
+        held = next((h for h in self._holds if h.matches(method, params)), None)
+        if held is None:
+            return
+        held.params = copy_json(params)
+        held.caught.set()
+        await held.released.wait()
+
+    def _release_all(self) -> None:
+        for held in self._holds:
+            held.release()
+        self._holds.clear()
 
     # ------------------------------------------------------------------ what the bot sent
 

@@ -6,6 +6,7 @@ Plain dataclasses that know how to show themselves as Bot API objects (``to_api`
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import struct
 from dataclasses import dataclass, field
@@ -211,6 +212,32 @@ class BotEvent:
     message: SentMessage | None = None
     action: str | None = None
     answer: JsonDict | None = None
+
+
+@dataclass(eq=False)
+class Held:
+    """A request the stand-in keeps waiting, neither carried out nor answered, until released.
+
+    It models a request still on its way to Telegram: if the bot's process dies while it
+    waits, Telegram never saw it. ``caught`` is set when a matching request arrives (its
+    parameters are then in ``params``); ``release()`` lets it through.
+    """
+
+    method: str
+    chat_id: int | str | None = None
+    caught: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    params: JsonDict | None = None
+
+    def matches(self, method: str, params: JsonDict) -> bool:
+        """Whether a request is the one to hold (the first one that matches is)."""
+        if self.caught.is_set() or method != self.method:
+            return False
+        return self.chat_id is None or params.get("chat_id") == self.chat_id
+
+    def release(self) -> None:
+        """Let the held request (or the next matching one) through."""
+        self.released.set()
 
 
 @dataclass(frozen=True)

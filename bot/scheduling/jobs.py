@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.domain.care import Occasion
 from bot.domain.errors import Busy
 from bot.scheduling.planner import PlanResult, Render, plan
+from bot.services import handled_updates
 from bot.services import playbooks as playbook_service
 
 if TYPE_CHECKING:
@@ -94,13 +95,14 @@ async def _dispatch_care(context: BotContext) -> None:
 
 
 async def _tidy_runs(context: BotContext) -> None:
-    """Close playbook runs nobody has touched for two weeks."""
+    """Close playbook runs nobody has touched for two weeks; forget long-confirmed updates."""
     services = context.services
     closed = await unless_unavailable(
         "tidying playbook runs", services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
     )
     if closed:
         log.info("closed %d abandoned playbook runs", closed)
+    await services.db(lambda s: handled_updates.forget_old(s, now=services.now()))
 
 
 async def run_worker(services: Runtime, dispatcher: Dispatcher, *, once: bool = False) -> None:

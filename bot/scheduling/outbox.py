@@ -194,7 +194,7 @@ class Blocked:
 
 
 async def blocked(session: AsyncSession, *, outbox_id: int, now: datetime) -> Blocked | None:
-    """The customer blocked the bot: opted out, their waiting messages skipped."""
+    """The customer blocked the bot: the row failed; the customer opted out (None if they were)."""
     row = await session.get(OutboxMessage, outbox_id)
     if row is None or row.customer_id is None:
         return None
@@ -209,28 +209,32 @@ async def blocked(session: AsyncSession, *, outbox_id: int, now: datetime) -> Bl
     customer = await session.get(Customer, row.customer_id)
     if customer is None:
         return None
+    return await opt_out_blocked(session, customer=customer, now=now)
+
+
+async def opt_out_blocked(session: AsyncSession, *, customer: Customer, now: datetime) -> Blocked | None:
+    """A customer who blocked the bot: opted out, waiting messages skipped, noted on the card.
+
+    None when they were opted out already (Telegram's notice and a refused send both say
+    so; the rep hears it once).
+    """
+    if customer.optin_state == "out":
+        return None
+    assert customer.id is not None
     customer.optin_state, customer.updated_at = "out", now
     session.add(customer)
-    await session.exec(
-        update(OutboxMessage)
-        .where(
-            col(OutboxMessage.customer_id) == row.customer_id,
-            col(OutboxMessage.channel) == "telegram",
-            col(OutboxMessage.status).in_(("review", "planned")),
-        )
-        .values(status="skipped", reason="opted_out", updated_at=now)
-    )
+    await skip_opted_out(session, customer_id=customer.id, now=now)
     session.add(
         Note(
-            customer_id=row.customer_id,
-            team_id=row.team_id,
+            customer_id=customer.id,
+            team_id=customer.team_id,
             kind="system",
             meta={"event": "blocked"},
             created_at=now,
         )
     )
     rep = await session.get(User, customer.owner_id)
-    return Blocked(row.customer_id, customer.name, customer.owner_id, rep.language if rep else "zh")
+    return Blocked(customer.id, customer.name, customer.owner_id, rep.language if rep else "zh")
 
 
 async def skip_opted_out(session: AsyncSession, *, customer_id: int, now: datetime) -> None:

@@ -92,6 +92,16 @@ async def opt_out(session: AsyncSession, actor: Actor, *, now: datetime) -> int:
     return len(customers)
 
 
+async def blocked(session: AsyncSession, actor: Actor, *, now: datetime) -> list[care_service.Blocked]:
+    """The actor blocked the bot: every card linked to their chat opts out; the reps to tell."""
+    found = []
+    for customer in await _linked(session, actor.user_id):
+        opted_out = await care_service.opt_out_blocked(session, customer=customer, now=now)
+        if opted_out is not None:
+            found.append(opted_out)
+    return found
+
+
 async def relay(session: AsyncSession, actor: Actor, *, text: str, now: datetime) -> list[Relayed]:
     """Keep a customer's message on each of their cards (a contact) and say which reps to tell."""
     out: list[Relayed] = []

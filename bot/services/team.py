@@ -16,6 +16,7 @@ from bot.domain import deeplinks
 from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
 from bot.scheduling import outbox
+from bot.services import flows as flow_store
 from bot.storage.models import (
     Customer,
     FlowState,
@@ -451,7 +452,7 @@ async def remove_member(
 ) -> User:
     """Take a member out of the team (their customers must have been reassigned first).
 
-    Only an admin removes a lead; a lead removes reps.
+    Only an admin removes a lead; a lead removes reps. Their open form and playbook runs end.
     """
     if not can_manage_team(actor, team_id):
         raise NotAllowed()
@@ -483,6 +484,18 @@ async def remove_member(
         raise NotAllowed()
     membership.active, membership.left_at = False, now
     session.add(membership)
+    # What they had half done was the team's work: a form they had open is dropped (it must
+    # not come back in another team they join), and their playbook runs end.
+    await flow_store.clear_flow(session, user_id)
+    await session.exec(
+        update(PlaybookRun)
+        .where(
+            col(PlaybookRun.team_id) == team_id,
+            col(PlaybookRun.user_id) == user_id,
+            col(PlaybookRun.status) == "active",
+        )
+        .values(status="abandoned", ended_at=now, updated_at=now)
+    )
     user = await session.get(User, user_id)
     assert user is not None
     return user

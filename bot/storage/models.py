@@ -233,6 +233,20 @@ class FlowState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class HandledUpdate(SQLModel, table=True):
+    """A Telegram update whose handling committed: Telegram delivering it again applies nothing.
+
+    Recorded in the first transaction of its handling, so the effect and the record commit
+    together. Kept two days (Telegram keeps an unconfirmed update for one).
+    """
+
+    __tablename__ = "handled_updates"
+
+    bot_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    handled_at: datetime = Field(default_factory=utcnow)
+
+
 class PlaybookRun(SQLModel, table=True):
     """A rep's run of a playbook about one customer, saved at every step."""
 

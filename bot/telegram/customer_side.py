@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import ChatMember, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.domain.access import Perm
@@ -56,6 +57,22 @@ async def cmd_stop(update: Update, context: BotContext) -> None:
         await reply(update, context, context.t(error.key))
         return
     await reply(update, context, context.t("stop.done"))
+
+
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
+    """Telegram says a user blocked the bot: a customer opts out at once, and their rep is told."""
+    changed = update.my_chat_member
+    if changed is None or changed.chat.type != ChatType.PRIVATE:
+        return
+    if changed.new_chat_member.status != ChatMember.BANNED:
+        return  # unblocking is not opting in again: that takes their personal link
+    services, actor = context.services, context.actor
+    now = services.now()
+    for found in await services.db(lambda s: svc.blocked(s, actor, now=now)):
+        try:
+            await services.senders.blocked(context.bot, found)
+        except TelegramError as error:
+            log.warning("could not tell rep %s that a customer blocked the bot: %s", found.rep_id, error)
 
 
 async def relay_to_rep(update: Update, context: BotContext, text: str) -> None:

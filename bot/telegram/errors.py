@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 # process was already polling with the same token: this one is the newcomer.
 STARTUP_GRACE = 60.0
 
+# Telegram's words for a callback query that can no longer be answered.
+QUERY_TOO_OLD = "query is too old"
+
 
 async def on_error(update: object, context: BotContext) -> None:
     """Answer the user in their language; never let one update break the conversation."""
@@ -75,6 +78,11 @@ async def report(update: Update, context: BotContext, error: BaseException | Non
     if isinstance(error, Forbidden):
         # The user blocked the bot mid-conversation: nothing to tell them.
         log.info("forbidden while answering %s: %s", update.update_id, error)
+        return
+    if isinstance(error, BadRequest) and QUERY_TOO_OLD in str(error).lower():
+        # A tap that can no longer be answered: Telegram delivered it again to a restarted
+        # process, or it waited too long. The phone stopped spinning; a tap again will do.
+        log.info("button press %s could not be answered any more: %s", update.update_id, error)
         return
     if isinstance(error, (RetryAfter, TimedOut, NetworkError)) and not isinstance(error, BadRequest):
         log.warning("telegram unavailable for update %s: %s", update.update_id, error)

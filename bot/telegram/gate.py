@@ -85,7 +85,8 @@ async def _identify(context: BotContext, user: User) -> None:
                 username=user.username,
                 language=language,
                 admin_ids=services.settings.admin_ids,
-            )
+            ),
+            handles_update=False,  # bookkeeping: a kill after it leaves the update to do again
         )
         services.identities.remember(actor, flow)
     else:

@@ -238,6 +238,36 @@ async def test_a_blocked_user_is_forbidden(bot: Bot, standin: BotApiStandIn) -> 
     await bot.send_message(USER, "hi")
 
 
+async def test_a_held_request_waits_and_a_user_can_block_the_bot_meanwhile(
+    bot: Bot, standin: BotApiStandIn
+) -> None:
+    held = standin.hold("sendMessage", chat_id=USER)
+    sending = asyncio.ensure_future(bot.send_message(USER, "生日快乐"))
+    await asyncio.wait_for(held.caught.wait(), 5)
+    assert held.params is not None and held.params["text"] == "生日快乐"
+    assert standin.messages(USER) == [] and not sending.done(), "not carried out while held"
+    standin.block(USER)
+    held.release()
+    with pytest.raises(Forbidden, match=r"^Forbidden: bot was blocked by the user$"):
+        await sending
+    standin.unblock(USER)
+    await bot.send_message(USER, "hi")  # a hold catches one request only
+
+
+async def test_a_held_request_whose_client_went_away_is_never_carried_out(standin: BotApiStandIn) -> None:
+    held = standin.hold("sendMessage")
+    async with httpx.AsyncClient(base_url=f"{standin.base_url}{standin.token}/") as client:
+        sending = asyncio.ensure_future(client.post("sendMessage", json={"chat_id": USER, "text": "lost"}))
+        await asyncio.wait_for(held.caught.wait(), 5)
+        sending.cancel()  # the connection closes, as when the bot's process is killed
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+    await asyncio.sleep(0.05)
+    held.release()
+    await asyncio.sleep(0.05)
+    assert standin.messages(USER) == []
+
+
 async def test_a_user_who_never_started_the_bot_is_forbidden(bot: Bot, standin: BotApiStandIn) -> None:
     with pytest.raises(Forbidden, match="bot can't initiate conversation with a user"):
         await bot.send_message(OTHER, "hi")
