@@ -2,7 +2,8 @@
 
 It puts the parts together (state, update queue, methods), serves ``/bot<token>/<method>``
 and ``/file/bot<token>/<path>``, decodes and validates each request against the
-specification, and records it in ``requests``. A fault a test armed in ``faults`` takes
+specification, and records it in ``requests`` (parameters the method does not have are
+ignored, as Telegram does, and listed in ``ignored_parameters``). A fault a test armed in ``faults`` takes
 the place of the method, or delays its answer.
 """
 
@@ -148,6 +149,7 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
         name = request.match_info["method"]
         method = self._spec.find_method(name)
         params: JsonDict = {}
+        ignored: tuple[str, ...] = ()
         fault: Fault | None = None
         body: JsonDict
         try:
@@ -161,14 +163,15 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
                 # Telegram's front end failed before the call reached the method (or its
                 # checks): an error page, or no answer at all.
                 with contextlib.suppress(ApiError):
-                    params = decode_request(self._spec, method, raw).params  # for the record
+                    decoded = decode_request(self._spec, method, raw)  # for the record
+                    params, ignored = decoded.params, decoded.ignored
                 if fault.kind == "drop":
                     status, body = 0, {"description": "connection dropped"}
                 else:
                     status, body = fault.status, fault.error_body()
             else:
                 decoded = decode_request(self._spec, method, raw)
-                params = decoded.params
+                params, ignored = decoded.params, decoded.ignored
                 await self._wait_if_held(method.name, params)
                 handler = self._handlers.get(method.name)
                 if handler is None:
@@ -189,6 +192,7 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
                 status,
                 body.get("description"),
                 fault=fault.kind if fault is not None else None,
+                ignored=ignored,
             )
         )
         if fault is not None:
@@ -200,6 +204,11 @@ class BotApiStandIn(UpdateQueue, BotApiMethods):
                     request.transport.abort()
                 return web.Response(status=204)  # never written: the connection is gone
         return web.json_response(body, status=status)
+
+    @property
+    def ignored_parameters(self) -> list[tuple[str, str]]:
+        """(method, parameter) of every parameter ignored so far, in order: a typo shows up here."""
+        return [(r.method, name) for r in self.requests for name in r.ignored]
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

@@ -1,10 +1,12 @@
 """Bot API specification and request validation for the stand-in.
 
 Loads the machine-readable Bot API 10.0 specification and checks every request against
-it: unknown methods and parameters, missing required parameters, the JSON type of each
-value (recursively for objects), and the structure of reply markups with Telegram's own
-error wording. Rejecting unknown parameters is deliberately stricter than Telegram, which
-ignores them: a bot that passes the tests never sends junk.
+it: unknown methods, missing required parameters, the JSON type of each value
+(recursively for objects), and the structure of reply markups with Telegram's own error
+wording. Unknown parameters are ignored, as Telegram ignores them (python-telegram-bot
+sends its default ``parse_mode`` even to methods without one, such as
+editMessageReplyMarkup), and named in ``DecodedRequest.ignored``: the server records
+them, so a test can still catch a misspelt parameter.
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ class DecodedRequest:
 
     params: dict[str, Any]
     attachments: dict[str, UploadedFile]
+    ignored: tuple[str, ...] = ()  # parameters the method does not have (Telegram ignores them)
 
 
 # Telegram's wording when a required parameter is missing or empty.
@@ -254,10 +257,12 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
     values: list[tuple[str, Any, bool]] = [(n, v, True) for n, v in raw.strings.items()]
     values += [(n, v, False) for n, v in raw.typed.items()]
     checked: set[str] = set()
+    ignored: list[str] = []
     for name, value, is_text in values:
         known = method.fields.get(name)
         if known is None:
-            raise bad_request(f"unknown parameter {name}")
+            ignored.append(name)
+            continue
         if value is None or (value == "" and not _string_only(known.types)):
             continue  # Telegram treats null and empty values as absent.
         if is_text:
@@ -277,7 +282,7 @@ def decode_request(spec: BotApiSpec, method: MethodSpec, raw: RawRequest) -> Dec
         raw_text = raw.strings.get(name)
         if raw_text is not None and isinstance(value, dict | list):
             _remember_valid((id(spec), method.name, name, raw_text))
-    return DecodedRequest(params, attachments)
+    return DecodedRequest(params, attachments, tuple(ignored))
 
 
 # JSON-encoded parameters already found valid (a bot sends the same keyboard again and

@@ -245,7 +245,8 @@ class RequestRecord:
     """One Bot API request: method, decoded parameters, HTTP status, error description.
 
     ``fault`` is the kind of fault the test armed for it (``botapi_standin.faults``), if
-    any; a dropped connection has status 0.
+    any; a dropped connection has status 0. ``ignored`` names the parameters the method
+    does not have, which were ignored as Telegram ignores them.
     """
 
     method: str
@@ -253,6 +254,7 @@ class RequestRecord:
     status: int
     description: str | None = None
     fault: str | None = None
+    ignored: tuple[str, ...] = ()
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

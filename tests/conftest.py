@@ -97,11 +97,23 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# Parameters the bot may send to a method that has none such, which Telegram ignores:
+# python-telegram-bot's Defaults(parse_mode=...) adds parse_mode to every send and edit,
+# editMessageReplyMarkup included.
+IGNORED_BY_DESIGN = frozenset({"parse_mode"})
+
+
 @pytest.fixture
 async def bot(engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[Driver]:
-    """The real Application over HTTP against the stand-in, on a clean database."""
+    """The real Application over HTTP against the stand-in, on a clean database.
+
+    Afterwards, any other parameter the stand-in ignored (as Telegram would) fails the
+    test: it is a misspelt or misplaced parameter that silently does nothing.
+    """
     async with running_bot(engine=engine, clock=clock, retry_delays=(0.05, 0.1)) as driver:
         yield driver
+        ignored = [(m, p) for m, p in driver.standin.ignored_parameters if p not in IGNORED_BY_DESIGN]
+        assert not ignored, f"parameters Telegram would ignore: {ignored}"
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 It keeps within the limits itself: at most `rate` messages a second overall
 (aiolimiter) and one message a second per chat (python-telegram-bot's limiter does not
-do the latter), and it honours 429 `retry_after`. What a row's message looks like is
+do the latter), and it honours 429 `retry_after`. A row Telegram certainly did not send
+goes back to the queue for later; one it may have sent without saying so
+(`Unconfirmed`) is finished and never sent again. What a row's message looks like is
 not its business: the Telegram layer registers a sender per kind of row (`Senders`),
 so the dispatcher imports no handler module, and every process wired by
 `bot.app.build_services` sends exactly the same messages.
@@ -25,6 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.runtime import Runtime
 from bot.scheduling import outbox
 from bot.storage.models import OutboxMessage
+from bot.telegram.request import Unconfirmed
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +198,11 @@ class Dispatcher:
                 await services.db(
                     lambda s: outbox.give_up(s, outbox_id=outbox_id, now=services.now(), reason=reason)
                 )
-            except (TimedOut, NetworkError) as error:
+            except Unconfirmed as error:
+                # Telegram may have delivered it: sending it again could make it arrive twice.
+                log.warning("outbox %s not confirmed by Telegram, not resent: %s", outbox_id, error)
+                await services.db(lambda s: outbox.unconfirmed(s, outbox_id=outbox_id, now=services.now()))
+            except (TimedOut, NetworkError) as error:  # certainly not sent: try again later
                 await self._later(outbox_id, outbox.backoff(row.attempts), str(error))
             else:
                 to_rep = row.channel == "via_rep"

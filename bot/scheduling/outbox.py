@@ -7,7 +7,9 @@ due rows for a short lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
 dispatchers share the table), marks a row `sending` just before its one Telegram call
 and `sent` right after. A process killed in between leaves that one row `sending`;
 when its lease runs out it becomes `failed` ("interrupted"), never resent: a greeting
-may be missed in that case, but never arrives twice.
+may be missed in that case, but never arrives twice. So does a row whose call Telegram
+may have done without saying so (`unconfirmed`: the answer came too late, or not at
+all); a row Telegram certainly did not send goes back to the queue (`retry_later`).
 
 Statuses: review (waiting for the rep's approval) → planned → claimed → sending →
 sent (to the customer) or handed (to the rep, to pass on); or failed / skipped, each
@@ -74,6 +76,10 @@ LEASE = timedelta(seconds=60)
 
 
 RETRY_DELAYS = (30, 120, 600, 3600)  # seconds, after network errors; then it fails
+
+UNCONFIRMED = "unconfirmed"  # the reason of a row Telegram may have sent without saying so
+# Failed rows that may have arrived all the same: never resent, so never twice.
+IN_DOUBT = (UNCONFIRMED, "interrupted")
 
 
 async def insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -158,6 +164,41 @@ async def retry_later(
         row.due_at = now + timedelta(seconds=delay)
     row.claimed_by, row.lease_until, row.updated_at = None, None, now
     session.add(row)
+
+
+async def unconfirmed(session: AsyncSession, *, outbox_id: int, now: datetime) -> None:
+    """Telegram may have sent it but did not say so: failed ("unconfirmed"), never resent.
+
+    A care message leaves a line on the customer's timeline, so the rep knows it may
+    not have arrived and was not sent again.
+    """
+    row = await session.get(OutboxMessage, outbox_id)
+    if row is None:
+        return
+    row.status, row.reason, row.claimed_by, row.lease_until, row.updated_at = (
+        "failed",
+        UNCONFIRMED,
+        None,
+        None,
+        now,
+    )
+    session.add(row)
+    if row.customer_id is not None:
+        session.add(
+            Note(
+                customer_id=row.customer_id,
+                team_id=row.team_id,
+                kind="system",
+                text=row.text,
+                meta={
+                    "event": "care_unconfirmed",
+                    "outbox": row.id,
+                    "occasion": row.occasion,
+                    "to": "customer" if row.channel == "telegram" else "rep",
+                },
+                created_at=now,
+            )
+        )
 
 
 def backoff(attempts: int) -> float:

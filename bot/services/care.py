@@ -17,7 +17,7 @@ from bot.domain import workdays
 from bot.domain.access import Actor, Role
 from bot.domain.care import CareRules, Occasion, message_language, next_allowed, send_time, zone
 from bot.domain.errors import InvalidInput, NotAllowed, Stale
-from bot.scheduling.outbox import ONE_OFF, care_note, insert_new, new_row
+from bot.scheduling.outbox import ONE_OFF, UNCONFIRMED, care_note, insert_new, new_row
 from bot.storage.models import OutboxMessage, Team, User
 
 # ---------------------------------------------------------------- a rep's own message
@@ -155,12 +155,18 @@ async def own_row(session: AsyncSession, actor: Actor, outbox_id: int) -> Outbox
     return row
 
 
+def _with_rep(row: OutboxMessage) -> bool:
+    """Whether the rep has the message to pass on: handed, or sent unconfirmed (their tap proves it came)."""
+    unconfirmed = row.status == "failed" and row.reason == UNCONFIRMED
+    return row.status == "handed" or (unconfirmed and row.channel == "via_rep")
+
+
 async def mark_sent_by_rep(
     session: AsyncSession, actor: Actor, outbox_id: int, *, now: datetime
 ) -> OutboxMessage:
     """The rep passed a message on themselves (phone, WeChat…)."""
     row = await own_row(session, actor, outbox_id)
-    if row.status != "handed":
+    if not _with_rep(row):
         raise Stale()
     row.status, row.sent_at, row.updated_at, row.reason = "sent", now, now, "sent by the rep"
     session.add(row)
@@ -171,7 +177,7 @@ async def mark_sent_by_rep(
 async def skip_by_rep(session: AsyncSession, actor: Actor, outbox_id: int, *, now: datetime) -> OutboxMessage:
     """The rep decided not to send it."""
     row = await own_row(session, actor, outbox_id)
-    if row.status not in ("handed", "review", "planned"):
+    if row.status not in ("review", "planned") and not _with_rep(row):
         raise Stale()
     row.status, row.reason, row.updated_at = "skipped", "skipped by the rep", now
     session.add(row)

@@ -39,6 +39,7 @@ from bot.telegram.digest_render import (
     report_pick,
     settings_screen,
 )
+from bot.telegram.request import Unconfirmed
 from bot.telegram.routes import Target, router
 from bot.telegram.ui import answer_query, button, keyboard, reply
 
@@ -65,18 +66,25 @@ async def send(
     thread_id: int | None = None,
     in_group: bool = False,
 ) -> Message:
-    """Send a digest or report: the chart, then the text; returns the last message."""
+    """Send a digest or report: the chart, then the text; returns the last message.
+
+    A chart Telegram may have sent without saying so does not stop the text.
+    """
     png = await asyncio.to_thread(chart_service.render, chart_data(services, lang, digest))
     caption = services.text(
         lang, "digest.caption", team=digest.team, chart=period_label(digest.chart_period)
     )[:CAPTION_MAX]
-    await bot.send_photo(
-        chat_id,
-        InputFile(png, filename=f"digest-{day_code(digest.period.last)}.png"),
-        caption=caption,
-        parse_mode=None,
-        message_thread_id=thread_id,
-    )
+    try:
+        await bot.send_photo(
+            chat_id,
+            InputFile(png, filename=f"digest-{day_code(digest.period.last)}.png"),
+            caption=caption,
+            parse_mode=None,
+            message_thread_id=thread_id,
+        )
+    except Unconfirmed as error:
+        # The chart may well have arrived: the text goes on, and the chart is not sent twice.
+        log.warning("digest chart to %s not confirmed by Telegram: %s", chat_id, error)
     messages = pack(blocks(services, lang, digest))
     markup = group_keyboard(services, lang) if in_group else digest_keyboard(services, lang, digest)
     last: Message | None = None

@@ -94,7 +94,7 @@ def blocks(services: Runtime, lang: str, digest: svc.Digest) -> list[str]:
             closing_tries=tries,
         )
     )
-    out.append(t(lang, "digest.care", c=digest.care))
+    out.append(t(lang, "digest.care", c=digest.care, in_doubt=digest.care_in_doubt))
     out.append(
         t(
             lang,

@@ -7,8 +7,10 @@ none free in the pool). When the answer did not come (a read or write timeout, a
 connection dropped mid-way, a gateway's 504), Telegram may have done the call: a
 message sent again would arrive twice, so only calls that read or set the same thing
 again (``get…``, ``setMyCommands``, file downloads…) are repeated; any other raises
-``TimedOut`` or ``NetworkError`` for the caller to handle. getUpdates is left to the
-Updater's own endless polling loop (``retry_delays=()``).
+``Unconfirmed``. So a caller can tell the two cases apart: ``Unconfirmed`` means Telegram
+may have done the call, and doing it again may do it twice; a plain ``NetworkError`` or
+``TimedOut`` means it certainly did not, and it may be tried again later. getUpdates is
+left to the Updater's own endless polling loop (``retry_delays=()``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
 READ_TIMEOUT = 5.0
 
 # Answers from Telegram that say it did not do the call. 504 is missing: a gateway that
-# gave up waiting does not know whether the Bot API server did it.
+# gave up waiting does not know whether the Bot API server did it (nor does any other 5xx).
 REFUSED = frozenset({500, 502, 503})
 # Calls that do the same thing when repeated (besides every get… call and file downloads).
 REPEATABLE = frozenset(
@@ -55,6 +57,16 @@ def never_sent(error: NetworkError) -> bool:
     """Whether the request certainly never reached Telegram (no connection was made)."""
     cause = error.__cause__
     return isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+class Unconfirmed(TimedOut):
+    """Telegram may have done the call, but no answer said so: do not do it again.
+
+    Raised for a call that is not `repeatable` after a read or write timeout, a
+    connection dropped mid-way, or a 5xx answer other than a refusal (a gateway's 504).
+    It is a `TimedOut` (the answer did not come), so code that handles network errors
+    alike still does; code that would try again later must catch it first.
+    """
 
 
 class TelegramRequest(HTTPXRequest):
@@ -98,15 +110,15 @@ class TelegramRequest(HTTPXRequest):
                 )
             except NetworkError as error:  # TimedOut included
                 if not (safe or never_sent(error)):
-                    if isinstance(error, TimedOut):
-                        raise TimedOut(
-                            f"no answer to {name} in time; not repeated, as Telegram may have done it"
-                        ) from error
-                    raise
+                    raise Unconfirmed(
+                        f"no answer to {name} ({error}); not repeated, as Telegram may have done it"
+                    ) from error
                 if delay is None:
                     raise
                 reason = str(error)
             else:
+                if code >= 500 and code not in REFUSED and not safe:
+                    raise Unconfirmed(f"HTTP {code} to {name}; not repeated, as Telegram may have done it")
                 if not (code in REFUSED or (safe and code >= 500)) or delay is None:
                     return code, payload
                 reason = f"HTTP {code}"

@@ -16,6 +16,7 @@ from sqlalchemy import select as sql_select  # more columns than sqlmodel's sele
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.scheduling.outbox import IN_DOUBT
 from bot.services import outcome_stats
 from bot.services.digest.model import (
     CONTACT_KINDS,
@@ -313,3 +314,27 @@ async def care_counts(session: AsyncSession, *, team_id: int, period: Period) ->
         ).one()
     )
     return out
+
+
+async def care_in_doubt(session: AsyncSession, *, team_id: int, period: Period) -> int:
+    """Of the period's failed care messages, those that may have arrived all the same.
+
+    Telegram did not confirm them (or the sender stopped mid-send), so they were not sent
+    again: a customer never gets the same greeting twice.
+    """
+    return int(
+        (
+            await session.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    col(OutboxMessage.team_id) == team_id,
+                    col(OutboxMessage.status) == "failed",
+                    col(OutboxMessage.updated_at) >= period.start,
+                    col(OutboxMessage.updated_at) < period.end,
+                    col(OutboxMessage.occasion).not_in(INTERNAL_OCCASIONS),
+                    col(OutboxMessage.reason).in_(IN_DOUBT),
+                )
+            )
+        ).one()
+    )

@@ -133,7 +133,7 @@ class Digest:
     moved_in: dict[str, int]
     objections: list[Objection]
     closings: tuple[int, int]  # (won, tries)
-    care: dict[str, int]
+    care: dict[str, int]  # by status: sent, handed, failed, skipped (in the period), review (now)
     overdue: Listing
     complaints: Listing
     at_risk: Listing
@@ -142,6 +142,7 @@ class Digest:
     chart_period: Period  # the days `activity` covers (the chart's title names them)
     currency: str = money.DEFAULT_CURRENCY
     behind_total: int = 0
+    care_in_doubt: int = 0  # of care["failed"], those Telegram may have delivered (not resent)
 
     @property
     def listed(self) -> list[RepActivity]:

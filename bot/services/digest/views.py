@@ -111,6 +111,7 @@ async def build(
         chart_period=chart,
         currency=money.currency_of(team.settings),
         behind_total=sum(behind.values()),
+        care_in_doubt=await figures.care_in_doubt(session, team_id=team_id, period=period),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
 from telegram import Update
 
 from bot.domain.access import Perm
@@ -205,6 +206,12 @@ def entry_text(context: BotContext, kind: str, text: str, meta: dict[str, Any]) 
         facts = {k: str(v) for k, v in meta.items() if k != "event"}
         if meta["event"] == "stage":
             facts = {k: stage_label(context, v) for k, v in facts.items()}
+        elif meta["event"] == "care_unconfirmed":
+            occasion = f"care.occasion.{facts.get('occasion', '')}"
+            if context.services.catalogue.has(occasion):
+                facts["occasion"] = context.t(occasion)
+            # The message itself; the timeline escapes the whole entry, so not escaped here too.
+            facts["text"] = Markup(shorten(text, 600))
         key = f"timeline.system.{meta['event']}"
         if context.services.catalogue.has(key):
             return context.t(key, **facts)
