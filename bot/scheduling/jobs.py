@@ -1,4 +1,5 @@
-"""What the scheduler wakes, and the worker loop of `salesbot dispatch`.
+"""What the scheduler wakes (planner, digest builder, dispatcher, tidying), and the worker
+loop of `salesbot dispatch`.
 
 The scheduler (python-telegram-bot's JobQueue, APScheduler underneath) is only a
 trigger: what is due lives in the outbox table. `salesbot run` schedules these jobs
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.care import Occasion
+from bot.scheduling import digests
 from bot.scheduling.planner import PlanResult, Render, plan
 from bot.services import playbooks as playbook_service
 
@@ -54,9 +56,10 @@ async def plan_now(services: Runtime) -> PlanResult:
 
 
 def schedule(jobs: Any) -> None:
-    """Wake the planner, the dispatcher and the tidying of old runs on a JobQueue."""
+    """Wake the planner, the digest builder, the dispatcher and the tidying on a JobQueue."""
     jobs.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
     jobs.run_repeating(_plan_care, interval=PLAN_EVERY, first=PLAN_FIRST)
+    jobs.run_repeating(_build_digests, interval=digests.BUILD_EVERY, first=digests.BUILD_FIRST)
     jobs.run_repeating(_dispatch_care, interval=DISPATCH_EVERY, first=DISPATCH_FIRST)
 
 
@@ -65,6 +68,13 @@ async def _plan_care(context: BotContext) -> None:
     result = await plan_now(context.services)
     if result.planned or result.skipped:
         log.info("care: planned %d messages (%d skipped)", result.planned, result.skipped)
+
+
+async def _build_digests(context: BotContext) -> None:
+    """Build the digests due within the half hour, in the background (like the dispatcher)."""
+    job = context.bot_data.digest_job
+    if job is not None and not job.busy:
+        context.application.create_task(job.run_once(), name="digest-build")
 
 
 async def _dispatch_care(context: BotContext) -> None:
@@ -76,21 +86,26 @@ async def _dispatch_care(context: BotContext) -> None:
 
 
 async def _tidy_runs(context: BotContext) -> None:
-    """Close playbook runs nobody has touched for two weeks."""
+    """Close playbook runs nobody has touched for two weeks; delete digests of days long gone."""
     services = context.services
     closed = await services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
     if closed:
         log.info("closed %d abandoned playbook runs", closed)
+    await digests.tidy(services)
 
 
 async def run_worker(services: Runtime, dispatcher: Dispatcher, *, once: bool = False) -> None:
-    """Plan and send until stopped (`salesbot dispatch`); with `once`, until nothing is due."""
+    """Plan, build digests and send until stopped (`salesbot dispatch`); with `once`, until
+    nothing is due."""
     log.info("care worker %s started", dispatcher.worker)
-    planned_at = float("-inf")
+    planned_at = built_at = float("-inf")
     while True:
         if time.monotonic() - planned_at >= PLAN_EVERY.total_seconds():
             await plan_now(services)
             planned_at = time.monotonic()
+        if time.monotonic() - built_at >= digests.BUILD_EVERY.total_seconds():
+            await digests.build_due(services)
+            built_at = time.monotonic()
         sent = await dispatcher.run_once()
         if once and not sent:
             return
