@@ -12,13 +12,15 @@ Fresh means all of these (checked by `is_fresh`):
   (the reader's midnight; a customer falling behind the contact rhythm; the days shown
   beside a quiet A-grade customer), worked out when it was built;
 - the same `fingerprint`: the team's name, timezone, language and settings (⚙️ in the
-  digest, /care) and its members with their names and roles, read exactly;
-- nothing written in the team since it was built, by indexed EXISTS checks on the
-  moment each row was written: cards (`updated_at`), notes, purchases, follow-ups
-  (created or done), outcomes (created, or a complaint resolved), finished playbook runs
-  and care messages. Every write stamps one of these; re-tagging a note touches its card.
-  A write stamped just before the build may commit just after it, so anything stamped up
-  to WRITE_SLACK before the build counts as after it (a needless rebuild at worst).
+  digest, /care), its members with their names and roles, and how many care messages
+  wait for review, read exactly;
+- nothing written in the team since it was built: the latest write stamp of each kind of
+  row it reads (`last_writes`, one index probe each) is older than the build: cards
+  (`updated_at`), notes, purchases, follow-ups (created or done), outcomes (created, or a
+  complaint resolved), finished playbook runs and care messages (entering a state it
+  counts). Every write stamps one of these; re-tagging a note touches its card. A write
+  stamped just before the build may commit just after it, so anything stamped up to
+  WRITE_SLACK before the build counts as after it (a needless rebuild at worst).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, exists, not_, or_, update
+from sqlalchemy import delete, func, update
 from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -60,8 +62,10 @@ from bot.storage.models import (
 
 WRITE_SLACK = timedelta(minutes=2)  # how long a write may take from its stamp to its commit
 KEEP_DAYS = 3  # builds of older days are deleted (their rows went long ago)
-# Care message states that change the digest's care figures when a row enters or leaves them.
-CARE_STATES = ("review", "planned", "sent", "handed", "failed", "skipped")
+# Care message states the digest counts: a row entering one is stamped (`updated_at`). One
+# leaving "review" for "planned" (approved) is seen by the count of those waiting, which the
+# fingerprint holds; rows the planner adds as "planned" change no figure.
+CARE_STATES = ("review", "sent", "handed", "failed", "skipped")
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ async def valid_until(session: AsyncSession, team: Team, digest: Digest, *, now:
 
 
 async def fingerprint(session: AsyncSession, team_id: int) -> str:
-    """A hash of the team's name, timezone, language and settings, and of its members."""
+    """A hash of the team's name, timezone, language and settings, of its members, and of how
+    many care messages wait for their rep's review (read exactly, each time)."""
     team = (
         await session.exec(
             select(Team.name, Team.timezone, Team.language, Team.settings).where(col(Team.id) == team_id)
@@ -150,8 +155,15 @@ async def fingerprint(session: AsyncSession, team_id: int) -> str:
             .order_by(col(Membership.id))
         )
     ).all()
+    waiting = (
+        await session.exec(
+            sql_select(func.count())  # type: ignore[call-overload]
+            .select_from(OutboxMessage)
+            .where(col(OutboxMessage.team_id) == team_id, col(OutboxMessage.status) == "review")
+        )
+    ).one()[0]
     raw = json.dumps(
-        [list(team) if team else None, [list(m) for m in members]],
+        [list(team) if team else None, [list(m) for m in members], waiting],
         sort_keys=True,
         ensure_ascii=False,
         default=str,
@@ -159,35 +171,54 @@ async def fingerprint(session: AsyncSession, team_id: int) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _last(stamp: Any, *where: Any) -> Any:
+    """The latest of a column among the team's rows (one index probe where there is an index)."""
+    return sql_select(func.max(stamp)).where(*where).scalar_subquery()
+
+
+async def last_writes(session: AsyncSession, team_id: int) -> dict[str, datetime | None]:
+    """When each kind of row a digest reads was last written in the team, in one statement.
+
+    The latest stamp, not "any stamp after a moment": a statement whose plan does not
+    depend on that moment (PostgreSQL keeps one generic plan of a statement prepared again
+    and again, and a generic plan of `created_at >= $1` over a million notes scans them).
+    """
+    care = (col(OutboxMessage.team_id) == team_id, col(OutboxMessage.occasion).not_in(INTERNAL_OCCASIONS))
+    probes = {
+        "card": _last(col(Customer.updated_at), col(Customer.team_id) == team_id),
+        "note": _last(col(Note.created_at), col(Note.team_id) == team_id),
+        "purchase": _last(col(Purchase.created_at), col(Purchase.team_id) == team_id),
+        "follow-up": _last(col(Task.created_at), col(Task.team_id) == team_id),
+        "follow-up done": _last(col(Task.done_at), col(Task.team_id) == team_id),
+        "outcome": _last(col(Outcome.created_at), col(Outcome.team_id) == team_id),
+        "complaint resolved": _last(
+            col(Outcome.resolved_at), col(Outcome.team_id) == team_id, col(Outcome.kind) == "complaint"
+        ),
+        "playbook finished": _last(
+            col(PlaybookRun.ended_at), col(PlaybookRun.team_id) == team_id, col(PlaybookRun.status) == "done"
+        ),
+        # One probe per state, each down its own stretch of (team, status, updated_at).
+        **{
+            f"care {status}": _last(col(OutboxMessage.updated_at), *care, col(OutboxMessage.status) == status)
+            for status in CARE_STATES
+        },
+    }
+    row = (await session.exec(sql_select(*(p.label(f"p{i}") for i, p in enumerate(probes.values()))))).one()  # type: ignore[call-overload]
+    return {name: _stamp(value) for name, value in zip(probes, row, strict=True)}
+
+
+def _stamp(value: Any) -> datetime | None:
+    """A stamp as the database returns an aggregate of it (SQLite: maybe text; maybe naive)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 async def changed_since(session: AsyncSession, team_id: int, since: datetime) -> bool:
     """Whether anything a digest reads was written in the team at or after `since`."""
-    checks = [
-        exists().where(col(Customer.team_id) == team_id, col(Customer.updated_at) >= since),
-        exists().where(col(Note.team_id) == team_id, col(Note.created_at) >= since),
-        exists().where(col(Purchase.team_id) == team_id, col(Purchase.created_at) >= since),
-        exists().where(col(Task.team_id) == team_id, col(Task.created_at) >= since),
-        exists().where(col(Task.team_id) == team_id, col(Task.done_at) >= since),
-        exists().where(col(Outcome.team_id) == team_id, col(Outcome.created_at) >= since),
-        exists().where(
-            col(Outcome.team_id) == team_id,
-            col(Outcome.kind) == "complaint",
-            col(Outcome.resolved_at) >= since,
-        ),
-        exists().where(
-            col(PlaybookRun.team_id) == team_id,
-            col(PlaybookRun.status) == "done",
-            col(PlaybookRun.ended_at) >= since,
-        ),
-        exists().where(
-            col(OutboxMessage.team_id) == team_id,
-            col(OutboxMessage.status).in_(CARE_STATES),
-            col(OutboxMessage.updated_at) >= since,
-            col(OutboxMessage.occasion).not_in(INTERNAL_OCCASIONS),
-            # A care message planned since counts in no figure until it is sent or asked about.
-            not_(and_(col(OutboxMessage.status) == "planned", col(OutboxMessage.created_at) >= since)),
-        ),
-    ]
-    return bool((await session.exec(sql_select(or_(*checks)))).one()[0])  # type: ignore[call-overload]
+    stamps = await last_writes(session, team_id)
+    return any(stamp is not None and stamp >= since for stamp in stamps.values())
 
 
 async def is_fresh(session: AsyncSession, stored: DigestBuild, *, now: datetime) -> bool:
