@@ -11,7 +11,7 @@ built once and cached, with the same options). Each round times, for the lead of
   (`svc.store`); what `/digest` costs when the stored digest is stale;
 - *from the build*: `svc.fresh_for`, what `/digest` runs before sending a fresh stored
   digest (the permission check, the lookup and `is_fresh`), and its parts: the
-  fingerprint of the team's settings and members, and the EXISTS checks on writes;
+  fingerprint of the team's settings and members, and the latest write stamps;
 - the same check when a note was written since (stale).
 
 The data has rows stamped up to its NOW (and follow-ups created later), and at this size a
@@ -122,7 +122,7 @@ async def run(opts: bd.Options, rounds: int) -> None:
             ms, changed = await _timed(
                 lambda: services.db(lambda s: svc.changed_since(s, bd.TEAM_ID, since))  # noqa: B023
             )
-            series.setdefault("  of which: EXISTS checks on writes", []).append(ms)
+            series.setdefault("  of which: latest write stamps", []).append(ms)
             facts["changed"] = changed
 
             async def note() -> None:
