@@ -6,7 +6,7 @@ Where things live:
 - `lists`: overdue follow-ups, late complaints, customers at risk, quiet A customers, who is behind;
 - `views`: the whole digest (`build`) and the pages a reader opens, behind `team_view`'s check;
 - `settings`: the digest's hour, on/off and group, the grade cut-offs, churn factor, currency;
-- `outbox`: planning the daily digests in the outbox, and what a planned row sends;
+- `outbox`: planning the daily digests in the outbox, and whom a planned row's digest is for;
 - `built`: digests built ahead and stored as they are sent, and whether a stored one is fresh;
 - `reports`: the report's CSV tables.
 
