@@ -32,6 +32,7 @@ from bot.playbooks.check import load_all
 from bot.playbooks.model import Playbook
 from bot.runtime import Clock, Runtime, system_clock
 from bot.scheduling import jobs
+from bot.scheduling.digests import DigestJob
 from bot.scheduling.dispatcher import Dispatcher
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
@@ -147,7 +148,8 @@ async def on_retry(update: Update, context: BotContext) -> None:
 
 
 def build_services(wiring: Wiring) -> Runtime:
-    """The services every process shares: database, clock, texts, playbooks, outbox senders."""
+    """The services every process shares: database, clock, texts, playbooks, outbox senders and
+    the digest builder."""
     services = Runtime(
         settings=wiring.settings,
         sessions=wiring.sessions,
@@ -159,6 +161,7 @@ def build_services(wiring: Wiring) -> Runtime:
     # Every playbook file must pass the checker, or the bot does not start.
     services.playbooks = load_all() if wiring.playbooks is None else wiring.playbooks
     services.senders = care.outbox_senders(services)
+    services.digest_builder = digest.builder(services)
     return services
 
 
@@ -232,6 +235,7 @@ async def _post_init(application: SalesApp) -> None:
     application.bot_data.started_at = time.monotonic()
     await start.set_default_commands(application.bot, services.catalogue, services.settings.default_language)
     application.bot_data.dispatcher = Dispatcher(services, application.bot)
+    application.bot_data.digest_job = DigestJob(services)
     if application.job_queue is not None and application.bot_data.schedule:
         jobs.schedule(application.job_queue)
     link = await admin_claim_link(services)

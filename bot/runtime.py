@@ -2,7 +2,7 @@
 
 It holds the settings, the session factory (with `db` and `read`, which retry while the
 database is briefly unavailable), the clock, the text catalogue, the checked playbooks,
-the cache of recent users' roles and forms, and the outbox senders. Handlers reach it as
+the cache of recent users' roles and forms, the outbox senders and the digest builder. Handlers reach it as
 `context.services`; services receive it only where they open their own transactions.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -30,6 +30,9 @@ from bot.playbooks.model import Playbook
 from bot.services import handled_updates
 from bot.storage.db import SessionFactory, is_transient, transaction
 from bot.storage.models import FlowState
+
+if TYPE_CHECKING:
+    from bot.services.digest.built import DigestBuilder
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +132,8 @@ class Runtime:
     playbooks: dict[str, Playbook] = field(default_factory=dict)
     # How each kind of outbox row is sent (bot.telegram.care.outbox_senders), set by the wiring.
     senders: Any = None
+    # What builds a digest into the messages and chart it sends (bot.telegram.digest.builder).
+    digest_builder: DigestBuilder | None = None
 
     def now(self) -> datetime:
         """The current time from the (settable) clock."""

@@ -25,7 +25,7 @@ from telegram import Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.runtime import Runtime
-from bot.scheduling import outbox
+from bot.scheduling import digests, outbox
 from bot.storage.models import OutboxMessage
 from bot.telegram.request import Unconfirmed
 
@@ -109,9 +109,14 @@ class Dispatcher:
             return claimed + len(reviews)
 
     async def drain(self, *, passes: int = 1000) -> int:
-        """Send everything due now (for tests, the console and benchmarks)."""
+        """Send everything due now (for tests, the console and benchmarks).
+
+        Before each pass the digest builder job runs as the scheduler would have run it
+        (`bot.scheduling.digests`); the pass itself builds nothing.
+        """
         total = 0
         for _ in range(passes):
+            await digests.build_due(self.services)
             sent = await self.run_once()
             total += sent
             if not sent:

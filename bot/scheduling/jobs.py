@@ -1,4 +1,5 @@
-"""What the scheduler wakes, and the worker loop of `salesbot dispatch`.
+"""What the scheduler wakes (planner, digest builder, dispatcher, tidying), and the worker
+loop of `salesbot dispatch`.
 
 The scheduler (python-telegram-bot's JobQueue, APScheduler underneath) is only a
 trigger: what is due lives in the outbox table. `salesbot run` schedules these jobs
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.domain.care import Occasion
 from bot.domain.errors import Busy
+from bot.scheduling import digests
 from bot.scheduling.planner import PlanResult, Render, plan
 from bot.services import handled_updates
 from bot.services import playbooks as playbook_service
@@ -58,9 +60,10 @@ async def plan_now(services: Runtime) -> PlanResult:
 
 
 def schedule(jobs: Any) -> None:
-    """Wake the planner, the dispatcher and the tidying of old runs on a JobQueue."""
+    """Wake the planner, the digest builder, the dispatcher and the tidying on a JobQueue."""
     jobs.run_repeating(_tidy_runs, interval=TIDY_EVERY, first=TIDY_FIRST)
     jobs.run_repeating(_plan_care, interval=PLAN_EVERY, first=PLAN_FIRST)
+    jobs.run_repeating(_build_digests, interval=digests.BUILD_EVERY, first=digests.BUILD_FIRST)
     jobs.run_repeating(_dispatch_care, interval=DISPATCH_EVERY, first=DISPATCH_FIRST)
 
 
@@ -84,6 +87,13 @@ async def _plan_care(context: BotContext) -> None:
         log.info("care: planned %d messages (%d skipped)", result.planned, result.skipped)
 
 
+async def _build_digests(context: BotContext) -> None:
+    """Build the digests due within the half hour, in the background (like the dispatcher)."""
+    job = context.bot_data.digest_job
+    if job is not None and not job.busy:
+        context.application.create_task(job.run_once(), name="digest-build")
+
+
 async def _dispatch_care(context: BotContext) -> None:
     """Send what is due, in the background: a pass may outlast the job's interval, and
     the job itself returns at once so that the scheduler never sees it overlap."""
@@ -95,7 +105,8 @@ async def _dispatch_care(context: BotContext) -> None:
 
 
 async def _tidy_runs(context: BotContext) -> None:
-    """Close playbook runs nobody has touched for two weeks; forget long-confirmed updates."""
+    """Close playbook runs nobody has touched for two weeks; forget long-confirmed updates;
+    delete digests of days long gone."""
     services = context.services
     closed = await unless_unavailable(
         "tidying playbook runs", services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
@@ -103,21 +114,26 @@ async def _tidy_runs(context: BotContext) -> None:
     if closed:
         log.info("closed %d abandoned playbook runs", closed)
     await services.db(lambda s: handled_updates.forget_old(s, now=services.now()))
+    await digests.tidy(services)
 
 
 async def run_worker(services: Runtime, dispatcher: Dispatcher, *, once: bool = False) -> None:
-    """Plan and send until stopped (`salesbot dispatch`); with `once`, until nothing is due.
+    """Plan, build digests and send until stopped (`salesbot dispatch`); with `once`, until
+    nothing is due.
 
     Running on, a pass the database was unavailable for is skipped with a warning and
     tried again after a pause; with `once`, the command fails instead (Busy).
     """
     log.info("care worker %s started", dispatcher.worker)
-    planned_at = float("-inf")
+    planned_at = built_at = float("-inf")
     while True:
         try:
             if time.monotonic() - planned_at >= PLAN_EVERY.total_seconds():
                 await plan_now(services)
                 planned_at = time.monotonic()
+            if time.monotonic() - built_at >= digests.BUILD_EVERY.total_seconds():
+                await digests.build_due(services)
+                built_at = time.monotonic()
             sent = await dispatcher.run_once()
         except Busy:
             if once:

@@ -32,6 +32,7 @@ from bot.domain.care import PLANNED
 from bot.storage.models import Customer, Note, OutboxMessage, User
 
 AGENDA = "agenda"  # a rep's morning agenda (written when it goes)
+DIGEST = "digest"  # a lead's daily digest (built ahead: sent only once it has a build)
 ONE_OFF = "one_off"  # a message a rep wrote for one customer and one day
 
 
@@ -351,10 +352,17 @@ async def _take(
 
 
 async def claim(session: AsyncSession, *, now: datetime, worker: str, limit: int) -> list[OutboxMessage]:
-    """Take up to `limit` due rows for this worker (rows another worker holds are skipped)."""
+    """Take up to `limit` due rows for this worker (rows another worker holds are skipped).
+
+    A digest row waits for its build (`bot.scheduling.digests`): sending it is only sending.
+    """
     return await _take(
         session,
-        waiting=[col(OutboxMessage.status) == "planned", col(OutboxMessage.due_at) <= now],
+        waiting=[
+            col(OutboxMessage.status) == "planned",
+            col(OutboxMessage.due_at) <= now,
+            or_(col(OutboxMessage.occasion) != DIGEST, col(OutboxMessage.build_id).is_not(None)),
+        ],
         order=[col(OutboxMessage.due_at), col(OutboxMessage.id)],
         limit=limit,
         values={

@@ -453,6 +453,7 @@ async def set_note_kind(
     note.kind = kind
     session.add(note)
     customer.last_contact_at = max(customer.last_contact_at or note.created_at, note.created_at)
+    customer.updated_at = now  # the card changed (its last contact), as every write to it says
     session.add(customer)
     return note
 

@@ -1,4 +1,10 @@
-"""Customers and notes out to CSV and XLSX, every card field included."""
+"""Customers and notes out to CSV and XLSX, every card field included.
+
+Reading them (`export_data`) takes a transaction; wording them into sheets
+(`export_tables`) and writing the files (`to_csv`, `to_xlsx`) is CPU work with no
+database, which the handler runs in a worker thread: an XLSX of 2,000 customers and their
+notes takes seconds.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
+from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,7 +50,7 @@ class Table:
     rows: list[list[Any]]
 
 
-def _birthday(c: Customer) -> str:
+def _birthday(c: Any) -> str:
     if c.birthday_month is None or c.birthday_day is None:
         return ""
     leap = "L" if c.birthday_leap else ""
@@ -55,42 +62,68 @@ def _as_stored(column: str, cell: Any) -> Any:
     return cell
 
 
-async def export_tables(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    team_id: int | None,
-    label: Callable[[str], str],
-    words: Callable[[str, Any], Any] = _as_stored,
-) -> list[Table]:
-    """The customers and notes of one team (or, for an admin with team_id None, all teams).
+@dataclass(frozen=True)
+class ExportData:
+    """What an export shows, as read from the database: plain rows, no session behind them."""
 
-    `label` names a column and `words(column, cell)` words a stored value (a stage, a
-    note kind, a choice) for the reader; both in the reader's language.
-    """
+    teams: dict[int, str]
+    users: dict[int, str]
+    customers: list[Any]  # rows with a Customer's columns as attributes
+    notes: list[Any]  # rows of (customer_id, customer name, created_at, kind, author_id, text, file_kind)
+
+
+async def export_data(session: AsyncSession, actor: Actor, *, team_id: int | None) -> ExportData:
+    """The customers and notes of one team (or, for an admin with team_id None, all teams)."""
     if team_id is None:
         if not actor.is_admin:
             raise NotAllowed()
     elif not can_manage_team(actor, team_id):
         raise NotAllowed()
-    teams = {t.id: t.name for t in (await session.exec(select(Team))).all()}
-    users = {u.telegram_id: u.name for u in (await session.exec(select(User))).all()}
-    query = select(Customer).where(col(Customer.archived_at).is_(None)).order_by(col(Customer.id))
-    notes_query = (
-        select(Note, Customer.name).join(Customer).order_by(col(Note.customer_id), col(Note.created_at))
-    )
+    teams = {
+        int(i): str(n) for i, n in (await session.exec(select(Team.id, Team.name))).all() if i is not None
+    }
+    users = {int(i): str(n) for i, n in (await session.exec(select(User.telegram_id, User.name))).all()}
+    # Columns, not cards: plain rows cost less to read and carry no session into a worker thread.
+    query = sql_select(*Customer.__table__.columns).where(col(Customer.archived_at).is_(None))  # type: ignore[attr-defined]
+    notes_query = sql_select(
+        col(Note.customer_id),
+        col(Customer.name),
+        col(Note.created_at),
+        col(Note.kind),
+        col(Note.author_id),
+        col(Note.text),
+        col(Note.file_kind),
+    ).join(Customer, col(Customer.id) == col(Note.customer_id))
     if team_id is not None:
         query = query.where(col(Customer.team_id) == team_id)
         notes_query = notes_query.where(col(Note.team_id) == team_id)
-    customers = (await session.exec(query)).all()
+    customers = (await session.exec(query.order_by(col(Customer.id)))).all()  # type: ignore[call-overload]
+    notes = (
+        await session.exec(notes_query.order_by(col(Note.customer_id), col(Note.created_at)))  # type: ignore[call-overload]
+    ).all()
+    return ExportData(teams, users, list(customers), list(notes))
+
+
+def export_tables(
+    data: ExportData,
+    *,
+    label: Callable[[str], str],
+    words: Callable[[str, Any], Any] = _as_stored,
+) -> list[Table]:
+    """The export's two sheets, customers and notes, worded for the reader.
+
+    `label` names a column and `words(column, cell)` words a stored value (a stage, a
+    note kind, a choice) for the reader; both in the reader's language. CPU work and no
+    database: a handler runs it in a worker thread.
+    """
     rows: list[list[Any]] = []
-    for c in customers:
+    for c in data.customers:
         row: list[Any] = []
         for key in CUSTOMER_COLUMNS:
             if key == "team":
-                row.append(teams.get(c.team_id, ""))
+                row.append(data.teams.get(c.team_id, ""))
             elif key == "owner":
-                row.append(users.get(c.owner_id, ""))
+                row.append(data.users.get(c.owner_id, ""))
             elif key == "birthday":
                 row.append(_birthday(c))
             elif key == "tags":
@@ -102,16 +135,8 @@ async def export_tables(
                 row.append("" if raw is None else raw.isoformat() if hasattr(raw, "isoformat") else raw)
         rows.append([words(key, cell) for key, cell in zip(CUSTOMER_COLUMNS, row, strict=True)])
     note_rows = [
-        [
-            n.customer_id,
-            name,
-            n.created_at.isoformat(),
-            n.kind,
-            users.get(n.author_id or 0, ""),
-            n.text,
-            n.file_kind or "",
-        ]
-        for n, name in (await session.exec(notes_query)).all()
+        [customer_id, name, created.isoformat(), kind, data.users.get(author or 0, ""), text, file_kind or ""]
+        for customer_id, name, created, kind, author, text, file_kind in data.notes
     ]
     note_rows = [[words(key, cell) for key, cell in zip(NOTE_COLUMNS, row, strict=True)] for row in note_rows]
     return [

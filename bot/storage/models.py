@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.domain.search import SEARCH_TEXT_MAX
@@ -102,6 +102,8 @@ class Customer(SQLModel, table=True):
             "created_at",
         ),
         Index("ix_customers_phone", "team_id", "phone_digits"),
+        # Whether anything in a team's cards changed since its digest was built.
+        Index("ix_customers_team_updated", "team_id", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -182,6 +184,7 @@ class Purchase(SQLModel, table=True):
         Index("ix_purchases_team_day", "team_id", "purchased_on"),
         # Churn risk and grades group a team's purchases by customer from this index alone.
         Index("ix_purchases_team_customer", "team_id", "customer_id", "purchased_on", "amount"),
+        Index("ix_purchases_team_created", "team_id", "created_at"),  # a built digest's freshness
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -201,6 +204,7 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tasks_owner_due", "owner_id", "done_at", "due_on"),
         Index("ix_tasks_team_open", "team_id", "done_at", "due_on"),
+        Index("ix_tasks_team_created", "team_id", "created_at"),  # a built digest's freshness
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -288,6 +292,7 @@ class Outcome(SQLModel, table=True):
         Index("ix_outcomes_team_kind_type", "team_id", "kind", "type"),
         Index("ix_outcomes_customer", "customer_id", "created_at"),
         Index("ix_outcomes_team_kind_created", "team_id", "kind", "created_at"),
+        Index("ix_outcomes_team_created", "team_id", "created_at"),  # a built digest's freshness
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -323,6 +328,13 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_customer_day", "customer_id", "day"),
         Index("ix_outbox_rep_status", "rep_id", "status"),
         Index("ix_outbox_team_status_updated", "team_id", "status", "updated_at"),
+        # Only digest rows have a build; tidying old builds finds the rows that name them.
+        Index(
+            "ix_outbox_build",
+            "build_id",
+            sqlite_where=text("build_id IS NOT NULL"),
+            postgresql_where=text("build_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -345,5 +357,35 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = None
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     sent_at: datetime | None = None
+    # A daily digest's messages and chart, built ahead (see DigestBuild); the dispatcher
+    # takes a digest row only once it has one.
+    build_id: int | None = Field(default=None, foreign_key="digest_builds.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DigestBuild(SQLModel, table=True):
+    """A daily digest built ahead: its messages and chart as they go, and what it was built from.
+
+    One per team, reader's local day, timezone and language: every reader with the same
+    four gets the same bytes. `bot.services.digest.built` decides whether it is still
+    what a fresh build would give.
+    """
+
+    __tablename__ = "digest_builds"
+    __table_args__ = (
+        UniqueConstraint("team_id", "day", "tz", "language", name="uq_digest_builds_key"),
+        Index("ix_digest_builds_day", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    day: date  # the reader's local today when it was built (the digest covers the day before)
+    tz: str = Field(max_length=64)
+    language: str = Field(max_length=8)
+    # {"caption", "filename", "messages", "markup", "group_markup"}: what is sent, as sent.
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    chart: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    fingerprint: str = Field(max_length=64)  # the team's settings and members when built
+    built_at: datetime
+    valid_until: datetime  # when its figures change with time alone (midnight, a rhythm passed)

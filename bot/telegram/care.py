@@ -95,7 +95,7 @@ def outbox_senders(services: Runtime) -> Senders:
         return await bot.send_message(row.chat_id, text, reply_markup=markup)
 
     async def daily_digest(bot: Any, row: OutboxMessage) -> Any:
-        """A lead's daily digest, computed now so that its figures are current."""
+        """A lead's daily digest as it was built ahead (bot.scheduling.digests): only sent here."""
         return await digest.send_planned(services, bot, row)
 
     return Senders(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Contact, Document, Update
 
 from bot.domain.contacts import SHOWN_MAX, Imported, check_vcard_file, contact_name
 from bot.domain.errors import InvalidInput
 from bot.services import contacts as svc
+from bot.services import vcard
 from bot.telegram import cards
 from bot.telegram.context import BotContext
 from bot.telegram.ui import button, keyboard, reply
@@ -23,8 +26,10 @@ async def import_vcard(update: Update, context: BotContext, document: Document) 
         await reply(update, context, context.t(error.key, **error.params))
         return
     content = bytes(await (await document.get_file()).download_as_bytearray())
+    # Reading 500 cards takes about 0.1 s of CPU: off the event loop.
+    contacts = await asyncio.to_thread(vcard.parse_vcards, content)
     now = services.now()
-    imported = await services.db(lambda s: svc.import_vcard(s, actor, content=content, now=now))
+    imported = await services.db(lambda s: svc.import_contacts(s, actor, contacts=contacts, now=now))
     if not imported.found:
         await reply(update, context, context.t("import.nothing"))
         return

@@ -45,6 +45,8 @@ class AppData:
     schedule: bool = True
     # The care dispatcher (bot.scheduling.dispatcher.Dispatcher), made at start-up.
     dispatcher: Any = None
+    # The digest builder job (bot.scheduling.digests.DigestJob), made at start-up.
+    digest_job: Any = None
     # When start-up finished (time.monotonic) and whether any update has come in since:
     # a polling conflict before either means another process was polling first.
     started_at: float | None = None

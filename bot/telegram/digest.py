@@ -1,21 +1,24 @@
 """The lead's digest and reports: `/digest`, `/report`, the lists its buttons open, CSV.
 
-The figures come from `bot.services.digest` and the layout from `bot.telegram.digest_render`;
-each handler here reads the update, calls one service function and sends what it renders:
-the chart first, then the text in as few messages as fit, with the drill-down buttons under
-the last.
+The figures come from `bot.services.digest` and the layout from `bot.telegram.digest_render`.
+A digest is built (`builder`: figures, then texts, buttons and chart in a worker thread) into
+what is sent, as JSON and a PNG, and sent as built (`send_stored`): the chart first, then the
+text in as few messages as fit, with the drill-down buttons under the last. The daily digest
+is built ahead by `bot.scheduling.digests` and `/digest` answers from that build while it is
+fresh (`latest`); each handler here reads the update, calls one service function and sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from telegram import InputFile, Message, Update
+from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ChatType
 
-from bot.domain.access import Perm
+from bot.domain.access import Actor, Perm
 from bot.runtime import Runtime
 from bot.services import chart as chart_service
 from bot.services import complaints as complaint_service
@@ -53,40 +56,70 @@ TEAMS_MAX = 30
 CAPTION_MAX = 1024
 
 
-# ---------------------------------------------------------------- sending a digest
+# ---------------------------------------------------------------- building and sending a digest
 
 
-async def send(
-    services: Runtime,
+def builder(services: Runtime) -> svc.DigestBuilder:
+    """The digest builder the wiring registers: figures from the database, then its texts,
+    buttons and chart in a worker thread (drawing the chart alone takes a few hundred ms)."""
+
+    async def build_digest(
+        *, team_id: int, kind: str, reader: int | None, language: str, now: datetime
+    ) -> svc.Built:
+        snap = await services.db(
+            lambda s: svc.snapshot(s, team_id=team_id, kind=kind, reader=reader, language=language, now=now)
+        )
+        payload, png = await asyncio.to_thread(render, services, language, snap.digest)
+        return svc.Built(snap.key, payload, png, now, snap.valid_until, snap.fingerprint)
+
+    return build_digest
+
+
+def render(services: Runtime, lang: str, digest: svc.Digest) -> tuple[dict[str, Any], bytes]:
+    """A digest or report as it is sent: its texts and buttons (as JSON) and its chart (PNG).
+
+    CPU work and no database: the builder runs it in a worker thread.
+    """
+    png = chart_service.render(chart_data(services, lang, digest))
+    caption = services.text(
+        lang, "digest.caption", team=digest.team, chart=period_label(digest.chart_period)
+    )[:CAPTION_MAX]
+    payload = {
+        "caption": caption,
+        "filename": f"digest-{day_code(digest.period.last)}.png",
+        "messages": pack(blocks(services, lang, digest)),
+        "markup": digest_keyboard(services, lang, digest).to_dict(),
+        "group_markup": group_keyboard(services, lang).to_dict(),
+    }
+    return payload, png
+
+
+async def send_stored(
     bot: Any,
     chat_id: int,
-    lang: str,
-    digest: svc.Digest,
+    payload: dict[str, Any],
+    chart: bytes,
     *,
     thread_id: int | None = None,
     in_group: bool = False,
 ) -> Message:
-    """Send a digest or report: the chart, then the text; returns the last message.
+    """Send a digest or report as built: the chart, then the texts, the buttons under the last.
 
     A chart Telegram may have sent without saying so does not stop the text.
     """
-    png = await asyncio.to_thread(chart_service.render, chart_data(services, lang, digest))
-    caption = services.text(
-        lang, "digest.caption", team=digest.team, chart=period_label(digest.chart_period)
-    )[:CAPTION_MAX]
     try:
         await bot.send_photo(
             chat_id,
-            InputFile(png, filename=f"digest-{day_code(digest.period.last)}.png"),
-            caption=caption,
+            InputFile(chart, filename=payload["filename"]),
+            caption=payload["caption"],
             parse_mode=None,
             message_thread_id=thread_id,
         )
     except Unconfirmed as error:
         # The chart may well have arrived: the text goes on, and the chart is not sent twice.
         log.warning("digest chart to %s not confirmed by Telegram: %s", chat_id, error)
-    messages = pack(blocks(services, lang, digest))
-    markup = group_keyboard(services, lang) if in_group else digest_keyboard(services, lang, digest)
+    messages: list[str] = payload["messages"]
+    markup = InlineKeyboardMarkup.de_json(payload["group_markup" if in_group else "markup"], bot)
     last: Message | None = None
     for index, text in enumerate(messages):
         last = await bot.send_message(
@@ -100,25 +133,54 @@ async def send(
 
 
 async def build(services: Runtime, *, team_id: int, kind: str, reader: int | None) -> svc.Digest:
-    """A team's digest or report as of now, in the reader's timezone."""
+    """A team's digest or report as of now, in the reader's timezone (its figures only)."""
     now = services.now()
     return await services.db(
         lambda s: svc.reader_digest(s, team_id=team_id, kind=kind, reader=reader, now=now)
     )
 
 
-async def send_planned(services: Runtime, bot: Any, row: OutboxMessage) -> Message:
-    """The daily digest the outbox planned: to its lead, or to the team group."""
+async def latest(
+    services: Runtime, actor: Actor, *, team_id: int, kind: str, language: str
+) -> svc.Stored | svc.Built:
+    """The digest or report the actor asks for: yesterday's digest as built earlier while it is
+    fresh, else built now (and kept for the next reader); a report is always built now."""
     now = services.now()
-    planned = await services.db(lambda s: svc.planned_digest(s, row, now=now))
-    return await send(
-        services,
-        bot,
-        planned.chat_id,
-        row.language,
-        planned.digest,
-        thread_id=planned.thread_id,
-        in_group=planned.in_group,
+    if kind == "day":
+        stored = await services.db(
+            lambda s: svc.fresh_for(s, actor, team_id=team_id, language=language, now=now)
+        )
+        if stored is not None:
+            return stored
+    else:
+        svc.check_team(actor, team_id)
+    built = await digest_builder(services)(
+        team_id=team_id, kind=kind, reader=actor.user_id, language=language, now=now
+    )
+    if kind == "day":
+        await services.db(lambda s: svc.store(s, built))
+    return built
+
+
+def digest_builder(services: Runtime) -> svc.DigestBuilder:
+    """The builder the wiring registered."""
+    if services.digest_builder is None:
+        raise RuntimeError("no digest builder: the wiring registers it (bot.app.build_services)")
+    return services.digest_builder
+
+
+async def send_planned(services: Runtime, bot: Any, row: OutboxMessage) -> Message | None:
+    """The daily digest the outbox planned, as it was built ahead: to its lead, or to the team group.
+
+    Nothing is built here: the dispatcher takes a digest row only once it has a build
+    (None, and nothing sent, if that build has gone since).
+    """
+    found = await services.db(lambda s: svc.ready(s, row))
+    if found is None:
+        log.warning("digest %s lost its build before it went: not sent", row.id)
+        return None
+    return await send_stored(
+        bot, found.chat_id, found.payload, found.chart, thread_id=found.thread_id, in_group=found.in_group
     )
 
 
@@ -136,11 +198,8 @@ async def show(update: Update, context: BotContext, team_id: int, kind: str) -> 
     """Send a team's digest or report to the person asking."""
     chat = update.effective_chat
     assert chat is not None
-    actor, now = context.actor, context.services.now()
-    digest = await context.services.db(
-        lambda s: svc.team_digest(s, actor, team_id=team_id, kind=kind, now=now)
-    )
-    await send(context.services, context.bot, chat.id, context.lang, digest)
+    found = await latest(context.services, context.actor, team_id=team_id, kind=kind, language=context.lang)
+    await send_stored(context.bot, chat.id, found.payload, found.chart)
 
 
 @router.command("digest", Perm.LEAD)
@@ -262,7 +321,7 @@ async def on_csv(update: Update, context: BotContext) -> None:
     export = await context.services.db(
         lambda s: svc.report_export(s, actor, team_id=team_id, kind=kind, now=now)
     )
-    for filename, data, caption in csv_files(context, export):
+    for filename, data, caption in await asyncio.to_thread(csv_files, context, export):
         await context.bot.send_document(chat.id, InputFile(data, filename=filename), caption=caption)
 
 
@@ -339,4 +398,14 @@ async def cmd_digest_here(update: Update, context: BotContext) -> None:
     )
 
 
-__all__ = ["blocks", "build", "chart_data", "pack", "send", "send_planned"]
+__all__ = [
+    "blocks",
+    "build",
+    "builder",
+    "chart_data",
+    "latest",
+    "pack",
+    "render",
+    "send_planned",
+    "send_stored",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -273,31 +274,32 @@ def _column_label(services: Runtime, lang: str, key: str) -> str:
 
 async def _send_export(update: Update, context: BotContext, team_id: int | None, fmt: str) -> None:
     actor, services, lang = context.actor, context.services, context.lang
-    tables = await services.db(
-        lambda s: export_service.export_tables(
-            s,
-            actor,
-            team_id=team_id,
-            label=lambda key: _column_label(services, lang, key),
-            words=lambda column, cell: words.stored(services, lang, column, cell),
-        )
-    )
+    data = await services.db(lambda s: export_service.export_data(s, actor, team_id=team_id))
     chat_id = update.effective_chat.id if update.effective_chat else actor.user_id
     stamp = context.services.now().strftime("%Y%m%d")
-    caption = context.t("export.caption", customers=len(tables[0].rows), notes=len(tables[1].rows))
-    if fmt == "csv":
-        for table in tables:
-            await context.bot.send_document(
-                chat_id,
-                InputFile(export_service.to_csv(table), filename=f"{table.name}-{stamp}.csv"),
-                caption=caption if table is tables[0] else None,
-            )
-    else:
+    # Wording thousands of rows and writing the files is CPU work: off the event loop.
+    files, customers, notes = await asyncio.to_thread(_export_files, services, lang, data, fmt, stamp)
+    caption = context.t("export.caption", customers=customers, notes=notes)
+    for index, (content, filename) in enumerate(files):
         await context.bot.send_document(
-            chat_id,
-            InputFile(export_service.to_xlsx(tables), filename=f"salesbot-{stamp}.xlsx"),
-            caption=caption,
+            chat_id, InputFile(content, filename=filename), caption=caption if index == 0 else None
         )
+
+
+def _export_files(
+    services: Runtime, lang: str, data: export_service.ExportData, fmt: str, stamp: str
+) -> tuple[list[tuple[bytes, str]], int, int]:
+    """The export's files (contents, name) in the reader's words, and its customers and notes."""
+    tables = export_service.export_tables(
+        data,
+        label=lambda key: _column_label(services, lang, key),
+        words=lambda column, cell: words.stored(services, lang, column, cell),
+    )
+    if fmt == "csv":
+        files = [(export_service.to_csv(table), f"{table.name}-{stamp}.csv") for table in tables]
+    else:
+        files = [(export_service.to_xlsx(tables), f"salesbot-{stamp}.xlsx")]
+    return files, len(tables[0].rows), len(tables[1].rows)
 
 
 # ---------------------------------------------------------------- admin

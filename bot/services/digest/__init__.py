@@ -6,7 +6,8 @@ Where things live:
 - `lists`: overdue follow-ups, late complaints, customers at risk, quiet A customers, who is behind;
 - `views`: the whole digest (`build`) and the pages a reader opens, behind `team_view`'s check;
 - `settings`: the digest's hour, on/off and group, the grade cut-offs, churn factor, currency;
-- `outbox`: planning the daily digests in the outbox, and what a planned row sends;
+- `outbox`: planning the daily digests in the outbox, and whom a planned row's digest is for;
+- `built`: digests built ahead and stored as they are sent, and whether a stored one is fresh;
 - `reports`: the report's CSV tables.
 
 What the figures mean (loyalty, churn risk, contact rhythm) is decided in
@@ -14,6 +15,29 @@ What the figures mean (loyalty, churn risk, contact rhythm) is decided in
 `bot.services.analytics`. This package re-exports what its callers use.
 """
 
+from bot.services.digest.built import (
+    KEEP_DAYS,
+    WRITE_SLACK,
+    Built,
+    DigestBuilder,
+    Key,
+    Ready,
+    Snapshot,
+    Stored,
+    Waiting,
+    changed_since,
+    fingerprint,
+    fresh_for,
+    is_fresh,
+    last_writes,
+    ready,
+    snapshot,
+    store,
+    tidy_builds,
+    usable,
+    valid_until,
+    waiting,
+)
 from bot.services.digest.figures import (
     activity,
     best_methods,
@@ -43,7 +67,14 @@ from bot.services.digest.model import (
     RepActivity,
     period_for,
 )
-from bot.services.digest.outbox import LATEST_AFTER, PlannedDigest, plan_rows, planned_digest
+from bot.services.digest.outbox import (
+    LATEST_AFTER,
+    Destination,
+    PlannedDigest,
+    destination,
+    plan_rows,
+    planned_digest,
+)
 from bot.services.digest.reports import Export, report_export, report_tables
 from bot.services.digest.settings import (
     A_SHARES,
@@ -89,26 +120,36 @@ __all__ = [
     "DIGEST",
     "HOURS",
     "INTERNAL_OCCASIONS",
+    "KEEP_DAYS",
     "LATEST_AFTER",
     "LISTS",
     "LIST_MAX",
     "NOTE_KINDS",
     "PAGE",
     "STAGES",
+    "WRITE_SLACK",
     "AnalyticsRules",
+    "Built",
+    "Destination",
     "Digest",
+    "DigestBuilder",
     "Export",
     "Item",
+    "Key",
     "ListPage",
     "Listing",
     "Objection",
     "Period",
     "PlannedDigest",
     "Prefs",
+    "Ready",
     "RepActivity",
     "RepDay",
     "SettingsView",
+    "Snapshot",
+    "Stored",
     "TeamView",
+    "Waiting",
     "activity",
     "analytics_rules",
     "at_risk",
@@ -116,10 +157,16 @@ __all__ = [
     "best_methods",
     "build",
     "care_counts",
+    "changed_since",
     "check_team",
     "closings",
     "complaints",
     "daily_activity",
+    "destination",
+    "fingerprint",
+    "fresh_for",
+    "is_fresh",
+    "last_writes",
     "lead_zone",
     "list_page",
     "members",
@@ -134,6 +181,7 @@ __all__ = [
     "quiet_a",
     "reader_digest",
     "reader_view",
+    "ready",
     "rep_day",
     "rep_day_page",
     "report_export",
@@ -143,7 +191,13 @@ __all__ = [
     "set_off",
     "set_rule",
     "settings_view",
+    "snapshot",
+    "store",
     "team_digest",
     "team_members",
     "team_view",
+    "tidy_builds",
+    "usable",
+    "valid_until",
+    "waiting",
 ]

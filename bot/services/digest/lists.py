@@ -339,3 +339,64 @@ async def behind_by_owner(
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def next_crossing(session: AsyncSession, *, team: Team, now: datetime) -> datetime | None:
+    """The next moment a customer of the team falls behind their contact rhythm by time alone.
+
+    `behind_by_owner` and `quiet_a` count customers whose last contact is older than their
+    rhythm as of `now`; this is when the first one not counted yet would be, if nobody wrote
+    anything meanwhile. None when no customer would ever be.
+    """
+    rhythm = analytics.rhythm_of(team.settings)
+    last = func.coalesce(col(Customer.last_contact_at), col(Customer.created_at))
+    cutoff = case(
+        *(
+            (col(Customer.grade) == grade, literal(now - timedelta(days=days + 1)))
+            for grade, days in rhythm.items()
+        ),
+        else_=literal(now - timedelta(days=analytics.UNGRADED_RHYTHM + 1)),
+    )
+    base = (
+        col(Customer.team_id) == team.id,
+        col(Customer.archived_at).is_(None),
+        col(Customer.stage).not_in(analytics.RESTING_STAGES),
+    )
+    moments: list[datetime] = []
+    for grade, first in (
+        await session.exec(
+            select(Customer.grade, func.min(last))
+            .where(*base, col(Customer.contact_every_days).is_(None), last > cutoff)
+            .group_by(col(Customer.grade))
+        )
+    ).all():
+        if first is not None:
+            every = analytics.contact_every(grade, None, rhythm)
+            moments.append(_aware(first) + timedelta(days=every + 1))
+    for grade, own, contacted, created in (
+        await session.exec(
+            select(
+                Customer.grade, Customer.contact_every_days, Customer.last_contact_at, Customer.created_at
+            ).where(*base, col(Customer.contact_every_days).is_not(None))
+        )
+    ).all():
+        every = analytics.contact_every(grade, own, rhythm)
+        moment = _aware(contacted or created) + timedelta(days=every + 1)
+        if moment > now:
+            moments.append(moment)
+    return min(moments, default=None)
+
+
+async def days_change(session: AsyncSession, *, listing: Listing, now: datetime) -> datetime | None:
+    """When the "days without contact" beside a customer of a `quiet_a` page next changes."""
+    ids = [item.customer_id for item in listing.items if item.customer_id is not None]
+    if not ids:
+        return None
+    last = func.coalesce(col(Customer.last_contact_at), col(Customer.created_at))
+    moments = []
+    for (seen,) in (
+        await session.exec(sql_select(last).where(col(Customer.id).in_(ids)))  # type: ignore[call-overload]
+    ).all():
+        seen = _aware(seen)
+        moments.append(seen + timedelta(days=(now - seen).days + 1))
+    return min(moments, default=None)

@@ -15,15 +15,16 @@ from zoneinfo import ZoneInfo
 from bot.domain import money
 from bot.domain.card import Stage
 from bot.domain.care import zone
+from bot.scheduling import outbox
 
 LIST_MAX = 5  # items of each list in the digest itself; the buttons open the rest
 PAGE = 10  # items per page of a drill-down list
 CHART_DAYS = 14  # a daily digest's activity chart shows the last two weeks; a report's, its period
 NOTE_KINDS = ("note", "call", "visit", "message")  # what a rep writes (not system entries)
 CONTACT_KINDS = ("call", "visit", "message")
-INTERNAL_OCCASIONS = ("agenda", "digest")  # outbox rows that are not care messages
+DIGEST = outbox.DIGEST  # the outbox occasion of a planned daily digest
+INTERNAL_OCCASIONS = (outbox.AGENDA, DIGEST)  # outbox rows that are not care messages
 STAGES = [stage.value for stage in Stage]
-DIGEST = "digest"  # the outbox occasion of a planned daily digest
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The daily digests in the outbox: planning the rows (one per lead, or one for the team group,
-per local day), and what a planned row sends when it goes.
+per local day), and whom a planned row's digest is for.
 
-Kept apart so that it can join the outbox module. The digest itself is written when the
-row goes out, so that its figures are current.
+Kept apart so that it can join the outbox module. The digest itself is built shortly
+before the row is due (`bot.scheduling.digests`) and stored with it (`built`).
 """
 
 from __future__ import annotations
@@ -76,12 +76,30 @@ async def plan_rows(
                     channel="telegram",
                     chat_id=chat_id,
                     language=lang,
-                    text="",  # written when it goes, so that it is current
+                    text="",  # the digest is built shortly before it is due, and kept apart
                     due_at=max(due_at, now),
                     now=now,
                 )
             )
     return rows
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a planned digest goes, and whose timezone it is written in."""
+
+    reader: int | None  # the lead; None for the team group (the team's timezone and language)
+    chat_id: int
+    thread_id: int | None  # a forum topic of the team group
+    in_group: bool
+
+
+def destination(team: Team, row: OutboxMessage) -> Destination:
+    """A planned digest row's destination: its lead, or the team group if that is where it goes."""
+    group = prefs(team, 0).group
+    in_group = group is not None and row.chat_id == group["chat_id"]
+    thread = group.get("thread_id") if in_group and group is not None else None
+    return Destination(None if in_group else row.rep_id, row.chat_id or row.rep_id, thread, in_group)
 
 
 @dataclass(frozen=True)
@@ -95,13 +113,11 @@ class PlannedDigest:
 
 
 async def planned_digest(session: AsyncSession, row: OutboxMessage, *, now: datetime) -> PlannedDigest:
-    """The daily digest a planned row sends: to its lead (in their timezone), or to the team group."""
+    """The daily digest a planned row shows if written now: to its lead (in their timezone), or to
+    the team group (the figures only; the builder job builds what is sent)."""
     team = await session.get(Team, row.team_id)
     if team is None:
         raise NotAllowed()
-    group = prefs(team, 0).group
-    in_group = group is not None and row.chat_id == group["chat_id"]
-    reader = None if in_group else row.rep_id
-    digest = await reader_digest(session, team_id=row.team_id, kind="day", reader=reader, now=now)
-    thread = group.get("thread_id") if in_group and group is not None else None
-    return PlannedDigest(digest, row.chat_id or row.rep_id, thread, in_group)
+    where = destination(team, row)
+    digest = await reader_digest(session, team_id=row.team_id, kind="day", reader=where.reader, now=now)
+    return PlannedDigest(digest, where.chat_id, where.thread_id, where.in_group)
