@@ -110,6 +110,8 @@ class Runtime:
     playbooks: dict[str, Playbook] = field(default_factory=dict)
     # How each kind of outbox row is sent (bot.telegram.care.outbox_senders), set by the wiring.
     senders: Any = None
+    # Whether this process has made its first care planning pass (a full one; later ones plan changes).
+    care_planned: bool = False
 
     def now(self) -> datetime:
         """The current time from the (settable) clock."""

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.care import Occasion
-from bot.scheduling.planner import PlanResult, Render, plan
+from bot.scheduling.planner import PlanResult, Render, plan, plan_changes
 from bot.services import playbooks as playbook_service
 
 if TYPE_CHECKING:
@@ -48,9 +48,12 @@ def renderer(services: Runtime) -> Render:
 
 
 async def plan_now(services: Runtime) -> PlanResult:
-    """One planning pass over every team."""
+    """One planning pass: in full at this process's first, then what changed (see the planner)."""
     now = services.now()
-    return await services.db(lambda s: plan(s, now=now, render=renderer(services)))
+    work = plan_changes if services.care_planned else plan
+    result = await services.db(lambda s: work(s, now=now, render=renderer(services)))
+    services.care_planned = True
+    return result
 
 
 def schedule(jobs: Any) -> None:
