@@ -127,7 +127,7 @@ async def plan_team(
     session: AsyncSession, team: Team, *, now: datetime, render: Render, horizon: timedelta = HORIZON
 ) -> PlanResult:
     """Plan one team's care messages from now to `horizon` ahead."""
-    work = await work_out(session, team, now=now, render=render, horizon=horizon)
+    work = await _work_out(session, team, now=now, render=render, horizon=horizon)
     await _write(session, work)
     return work.result
 
@@ -162,7 +162,7 @@ async def _pass(
         people = full or any(scope == MEMBERS for _, _, scope in marks)
         if not (full or people or customers):
             continue
-        team_plan = await work_out(
+        team_plan = await _work_out(
             session,
             team,
             now=now,
@@ -240,7 +240,7 @@ async def _write(session: AsyncSession, work: TeamPlan) -> None:
         await outbox.insert_new(session, work.rows)
 
 
-async def work_out(
+async def _work_out(
     session: AsyncSession,
     team: Team,
     *,
