@@ -134,6 +134,8 @@ class Runtime:
     senders: Any = None
     # What builds a digest into the messages and chart it sends (bot.telegram.digest.builder).
     digest_builder: DigestBuilder | None = None
+    # Whether this process has made its first care planning pass (a full one; later ones plan changes).
+    care_planned: bool = False
 
     def now(self) -> datetime:
         """The current time from the (settable) clock."""

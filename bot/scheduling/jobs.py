@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.domain.care import Occasion
 from bot.domain.errors import Busy
 from bot.scheduling import digests
-from bot.scheduling.planner import PlanResult, Render, plan
+from bot.scheduling.planner import PlanResult, Render, plan, plan_changes
 from bot.services import handled_updates
 from bot.services import playbooks as playbook_service
 
@@ -34,7 +34,9 @@ T = TypeVar("T")
 
 TIDY_EVERY = timedelta(hours=6)
 TIDY_FIRST = timedelta(minutes=1)
-PLAN_EVERY = timedelta(minutes=15)
+# A pass that finds nothing changed costs a few milliseconds (bench/README.md), so a card
+# edited is planned within a minute; each team is planned in full once a local day.
+PLAN_EVERY = timedelta(minutes=1)
 PLAN_FIRST = timedelta(seconds=5)
 DISPATCH_EVERY = timedelta(seconds=5)
 DISPATCH_FIRST = timedelta(seconds=8)
@@ -54,9 +56,12 @@ def renderer(services: Runtime) -> Render:
 
 
 async def plan_now(services: Runtime) -> PlanResult:
-    """One planning pass over every team."""
+    """One planning pass: in full at this process's first, then what changed (see the planner)."""
     now = services.now()
-    return await services.db(lambda s: plan(s, now=now, render=renderer(services)))
+    work = plan_changes if services.care_planned else plan
+    result = await services.db(lambda s: work(s, now=now, render=renderer(services)))
+    services.care_planned = True
+    return result
 
 
 def schedule(jobs: Any) -> None:

@@ -1,11 +1,26 @@
 """The planner: turns the cards into outbox rows for the coming week.
 
-Every pass reads each team's customers and plans what is due (birthdays, festivals,
-after-sale follow-ups, anniversaries) as rows under a unique key, plus each member's
-morning agenda and each lead's digest. Rows already there are left alone; rows still
-waiting whose occasion no longer holds (a corrected birthday) are skipped. What to do
-with each occasion (send time, too late, weekly cap) is decided by the pure rules of
-`bot.domain.care`.
+A pass plans each customer's birthdays, festivals, after-sale follow-ups and anniversaries
+as rows under a unique key, plus each member's morning agenda and each lead's digest.
+Rows already there are left alone; rows still waiting whose occasion no longer holds (a
+corrected birthday) are skipped. What to do with each occasion (send time, too late,
+weekly cap) is decided by the pure rules of `bot.domain.care`.
+
+A team is planned in full at a process's first pass, when a new local day begins in any
+of its timezones (the week ahead gains a day; festivals are dates) and when its care
+rules change. In between, a pass plans only what changed: the customers and teams that
+the triggers of `bot.storage.plan_marks` marked, in the same transaction as each change.
+That is what a full pass every time would plan: a full pass adds or skips a customer's
+rows only when their inputs changed, their week ahead gained a day or one of their rows
+was removed or came back to the queue, and each of these leaves a mark or begins a day.
+Planning a customer again changes nothing, so a mark too many costs time, never a message.
+
+Passes may overlap (`salesbot dispatch` workers beside the bot). A pass reads each team's
+`seq` (`plan_passes`) before anything else, and writes that team's rows only if `seq` has
+not moved since, moving it: of two passes that read the same state, one plans the team
+and the other leaves it, with its marks, to the next pass. Marks are deleted by id, only
+the ones the pass read: a change committed while a pass runs keeps its mark, whatever
+order transactions commit in, and no clocks are compared.
 """
 
 from __future__ import annotations
@@ -16,8 +31,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import delete, or_, update
 from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
-from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,7 +52,17 @@ from bot.domain.care import (
 from bot.domain.dates import ParsedDate
 from bot.scheduling import outbox
 from bot.services import digest as digest_service
-from bot.storage.models import Customer, Membership, OutboxMessage, Purchase, Team, User
+from bot.storage.models import (
+    Customer,
+    Membership,
+    OutboxMessage,
+    PlanMark,
+    PlanPass,
+    Purchase,
+    Team,
+    User,
+)
+from bot.storage.plan_marks import CUSTOMER, MEMBERS, TEAM
 
 HORIZON = timedelta(days=7)
 
@@ -55,46 +82,208 @@ class PlanResult:
     skipped: int  # planned as skipped (weekly cap, too late)
     agendas: int = 0  # reps' morning agendas and leads' digests
 
+    def __add__(self, other: PlanResult) -> PlanResult:
+        return PlanResult(
+            self.planned + other.planned, self.skipped + other.skipped, self.agendas + other.agendas
+        )
+
+
+# More customers marked than this in one team: planning the whole team costs less.
+MOST_MARKED = 1000
+
+
+@dataclass
+class TeamPlan:
+    """One team's share of a pass, worked out before anything is written."""
+
+    rows: list[dict[str, Any]]  # new rows
+    stale: list[int]  # waiting rows whose occasion no longer holds
+    messages: int  # how many of the rows are care messages (the rest: agendas and digests)
+    skipped: int  # care messages planned as skipped
+    zones: set[str]  # the timezones of the customers and members it planned
+    now: datetime
+
+    @property
+    def result(self) -> PlanResult:
+        """What writing it adds."""
+        return PlanResult(self.messages - self.skipped, self.skipped, len(self.rows) - self.messages)
+
 
 async def plan(
     session: AsyncSession, *, now: datetime, render: Render, horizon: timedelta = HORIZON
 ) -> PlanResult:
-    """Add the rows every team's customers are due in the coming days."""
-    planned = skipped = agendas = 0
-    for team in (await session.exec(select(Team))).all():
-        result = await plan_team(session, team, now=now, render=render, horizon=horizon)
-        planned, skipped, agendas = (
-            planned + result.planned,
-            skipped + result.skipped,
-            agendas + result.agendas,
-        )
-    return PlanResult(planned, skipped, agendas)
+    """Plan every team in full: every customer's coming days, every member's agenda and digest."""
+    return await _pass(session, now=now, render=render, horizon=horizon, everything=True)
+
+
+async def plan_changes(
+    session: AsyncSession, *, now: datetime, render: Render, horizon: timedelta = HORIZON
+) -> PlanResult:
+    """Plan what changed since the last pass, and in full each team a new local day began for."""
+    return await _pass(session, now=now, render=render, horizon=horizon, everything=False)
 
 
 async def plan_team(
     session: AsyncSession, team: Team, *, now: datetime, render: Render, horizon: timedelta = HORIZON
 ) -> PlanResult:
     """Plan one team's care messages from now to `horizon` ahead."""
-    assert team.id is not None
-    rules = CareRules.from_settings(team.settings)
-    customers = (
-        await session.exec(
-            select(Customer).where(
-                col(Customer.team_id) == team.id,
-                col(Customer.archived_at).is_(None),
-                col(Customer.optin_state) != "out",
-            )
-        )
-    ).all()
-    bought: dict[int, list[tuple[date, str]]] = {}
-    for customer_id, day, items in (
-        await session.exec(
-            select(col(Purchase.customer_id), col(Purchase.purchased_on), col(Purchase.items)).where(
-                col(Purchase.team_id) == team.id
+    work = await _work_out(session, team, now=now, render=render, horizon=horizon)
+    await _write(session, work)
+    return work.result
+
+
+async def _pass(
+    session: AsyncSession, *, now: datetime, render: Render, horizon: timedelta, everything: bool
+) -> PlanResult:
+    """One pass over the teams: in full where due (or `everything`), else what the marks name."""
+    # The counters before anything else: whatever is read after them is at least as new.
+    states = {state.team_id: state for state in (await session.exec(select(PlanPass))).all()}
+    marked: dict[int, list[tuple[int, int | None, str]]] = {}
+    for mark_id, team_id, customer_id, scope in (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(PlanMark.id), col(PlanMark.team_id), col(PlanMark.customer_id), col(PlanMark.scope)
             )
         )
     ).all():
-        bought.setdefault(customer_id, []).append((day, items))
+        marked.setdefault(team_id, []).append((mark_id, customer_id, scope))
+    work: list[tuple[int, PlanPass | None, bool, list[int], TeamPlan]] = []
+    for team in (await session.exec(select(Team).order_by(col(Team.id)))).all():
+        assert team.id is not None
+        state, marks = states.get(team.id), marked.pop(team.id, [])
+        customers = {customer for _, customer, scope in marks if scope == CUSTOMER and customer is not None}
+        full = (
+            everything
+            or state is None
+            or any(scope == TEAM for _, _, scope in marks)
+            or len(customers) > MOST_MARKED
+            or _new_day(state, team, now)
+        )
+        people = full or any(scope == MEMBERS for _, _, scope in marks)
+        if not (full or people or customers):
+            continue
+        team_plan = await _work_out(
+            session,
+            team,
+            now=now,
+            render=render,
+            horizon=horizon,
+            only=None if full else customers,
+            people=people,
+        )
+        work.append((team.id, state, full, [mark_id for mark_id, _, _ in marks], team_plan))
+    total = PlanResult(0, 0, 0)
+    for team_id, state, full, mark_ids, team_plan in work:  # by team id: overlapping passes lock alike
+        if not await _advance(session, team_id, state, now=now, full=full, zones=team_plan.zones):
+            continue  # another pass planned this team since this one read it: its marks wait
+        await _write(session, team_plan)
+        await _forget(session, mark_ids)
+        total += team_plan.result
+    await _forget(session, [mark_id for marks in marked.values() for mark_id, _, _ in marks])  # no team
+    return total
+
+
+def _new_day(state: PlanPass, team: Team, now: datetime) -> bool:
+    """Whether a local day began in one of the team's timezones since its last full pass."""
+    for name in {*state.zones, team.timezone}:
+        tz = zone(name, "UTC")
+        if now.astimezone(tz).date() != state.full_at.astimezone(tz).date():
+            return True
+    return False
+
+
+async def _advance(
+    session: AsyncSession, team_id: int, state: PlanPass | None, *, now: datetime, full: bool, zones: set[str]
+) -> bool:
+    """Take the team for this pass: its counter moves on only if it is still what the pass read."""
+    if state is None:
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(PlanPass).values(team_id=team_id, seq=1, full_at=now, zones=sorted(zones))
+        created = await session.exec(statement.on_conflict_do_nothing(index_elements=["team_id"]))
+        return bool(created.rowcount)
+    values: dict[str, Any] = {"seq": state.seq + 1}
+    if full:
+        values.update(full_at=now, zones=sorted(zones))
+    elif not zones <= set(state.zones):
+        values["zones"] = sorted({*state.zones, *zones})
+    moved = await session.exec(
+        update(PlanPass)
+        .where(col(PlanPass.team_id) == team_id, col(PlanPass.seq) == state.seq)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)
+
+
+async def _forget(session: AsyncSession, mark_ids: list[int]) -> None:
+    """Delete the marks a pass planned from (by id: a mark written since stays)."""
+    for start in range(0, len(mark_ids), 500):
+        await session.exec(
+            delete(PlanMark)
+            .where(col(PlanMark.id).in_(mark_ids[start : start + 500]))
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _write(session: AsyncSession, work: TeamPlan) -> None:
+    """Skip the stale rows and add the new ones."""
+    if work.stale:
+        await session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(work.stale), col(OutboxMessage.status).in_(("review", "planned"))
+            )
+            .values(status="skipped", reason="no_longer_due", updated_at=work.now)
+        )
+    if work.rows:
+        await outbox.insert_new(session, work.rows)
+
+
+async def _work_out(
+    session: AsyncSession,
+    team: Team,
+    *,
+    now: datetime,
+    render: Render,
+    horizon: timedelta = HORIZON,
+    only: set[int] | None = None,
+    people: bool = True,
+) -> TeamPlan:
+    """What planning a team adds and skips: every customer, or `only` these; with `people`,
+    the members' agendas and the digests too."""
+    assert team.id is not None
+    rules = CareRules.from_settings(team.settings)
+    zones = {zone(team.timezone, "UTC").key}
+    chosen = [col(Customer.team_id) == team.id]
+    if only is not None:
+        chosen.append(col(Customer.id).in_(sorted(only)))
+    customers = (
+        []
+        if only == set()
+        else (
+            await session.exec(
+                select(Customer).where(
+                    *chosen,
+                    col(Customer.archived_at).is_(None),
+                    col(Customer.optin_state) != "out",
+                )
+            )
+        ).all()
+    )
+    bought: dict[int, list[tuple[date, str]]] = {}
+    if only != set():
+        of_team = [col(Purchase.team_id) == team.id]
+        if only is not None:
+            of_team.append(col(Purchase.customer_id).in_(sorted(only)))
+        for customer_id, day, items in (
+            await session.exec(
+                select(col(Purchase.customer_id), col(Purchase.purchased_on), col(Purchase.items)).where(
+                    *of_team
+                )
+            )
+        ).all():
+            bought.setdefault(customer_id, []).append((day, items))
     reps = {
         user.telegram_id: user
         for user in (
@@ -104,6 +293,12 @@ async def plan_team(
         ).all()
     }
     start = now.date() - timedelta(days=8)
+    rows_of = [col(OutboxMessage.team_id) == team.id, col(OutboxMessage.day) >= start]
+    if only is not None:
+        whose = [col(OutboxMessage.customer_id).in_(sorted(only))] if only else []
+        if people:
+            whose.append(col(OutboxMessage.customer_id).is_(None))
+        rows_of.append(or_(*whose))
     taken: set[str] = set()
     per_week: Counter[tuple[int, int, int]] = Counter()
     waiting: dict[int, list[tuple[int, str, date]]] = {}  # not sent yet, by customer
@@ -115,7 +310,7 @@ async def plan_team(
                 col(OutboxMessage.customer_id),
                 col(OutboxMessage.day),
                 col(OutboxMessage.status),
-            ).where(col(OutboxMessage.team_id) == team.id, col(OutboxMessage.day) >= start)
+            ).where(*rows_of)
         )
     ).all():
         taken.add(key)
@@ -134,6 +329,7 @@ async def plan_team(
     for customer in customers:
         assert customer.id is not None
         tz = zone(customer.timezone, team.timezone)
+        zones.add(tz.key)
         today = now.astimezone(tz).date()
         on_telegram = customer.optin_state == "in" and customer.telegram_chat_id is not None
         facts = Facts(
@@ -186,24 +382,17 @@ async def plan_team(
                 )
             )
     messages = len(rows)
-    rows += await _agendas(session, team, rules, now=now, taken=taken)
-    rows += await digest_service.plan_rows(session, team, now=now, taken=taken)
-    if stale:
-        await session.exec(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(stale), col(OutboxMessage.status).in_(("review", "planned")))
-            .values(status="skipped", reason="no_longer_due", updated_at=now)
-        )
-    if rows:
-        await outbox.insert_new(session, rows)
-    return PlanResult(messages - skipped, skipped, len(rows) - messages)
+    if people:
+        rows += await _agendas(session, team, rules, now=now, taken=taken, zones=zones)
+        rows += await digest_service.plan_rows(session, team, now=now, taken=taken)
+    return TeamPlan(rows, stale, messages, skipped, zones, now)
 
 
 AGENDA_LATEST_HOUR = 12  # an agenda planned after noon waits for the next morning
 
 
 async def _agendas(
-    session: AsyncSession, team: Team, rules: CareRules, *, now: datetime, taken: set[str]
+    session: AsyncSession, team: Team, rules: CareRules, *, now: datetime, taken: set[str], zones: set[str]
 ) -> list[dict[str, Any]]:
     """One morning agenda row per member per day (today's if the morning is not over)."""
     assert team.id is not None
@@ -217,6 +406,7 @@ async def _agendas(
     rows = []
     for user in members:
         tz = zone(user.timezone, team.timezone)
+        zones.add(tz.key)
         local = now.astimezone(tz)
         for day in (local.date(), local.date() + timedelta(days=1)):
             key = f"agenda:{user.telegram_id}:{day.isoformat()}"

@@ -389,3 +389,38 @@ class DigestBuild(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)  # the team's settings and members when built
     built_at: datetime
     valid_until: datetime  # when its figures change with time alone (midnight, a rhythm passed)
+
+
+class PlanMark(SQLModel, table=True):
+    """A change the care planner has not planned from yet: one customer's, or a team's.
+
+    Written by triggers in the same transaction as the change (`bot.storage.plan_marks`
+    lists which columns), and deleted by the planning pass that planned it. `scope` is
+    "customer" (that customer's occasions), "team" (every customer of the team: its care
+    rules or timezone changed) or "members" (the morning agendas and digests: its members,
+    their timezones or its digest settings changed).
+    """
+
+    __tablename__ = "plan_marks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int
+    customer_id: int | None = None
+    scope: str = Field(max_length=8)
+
+
+class PlanPass(SQLModel, table=True):
+    """Where the care planner is with a team: its last full pass, and a counter each pass moves.
+
+    A pass writes a team's rows only if `seq` is still what it read before reading anything
+    else, so two passes that overlap never both plan a team from what they read.
+    """
+
+    __tablename__ = "plan_passes"
+
+    team_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    full_at: datetime  # the moment (the pass's own clock) of the last full pass
+    # Every timezone the team's customers and members were in then (and since): a new local
+    # day in any of them brings a new day into someone's week ahead, so a full pass.
+    zones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

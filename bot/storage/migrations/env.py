@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-from bot.storage import models  # noqa: F401  (registers the tables on the metadata)
+from bot.storage import models, plan_marks  # noqa: F401  (models registers the tables on the metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -24,6 +24,8 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        # A batch migration on SQLite rebuilds a table without its triggers: put back any missing.
+        plan_marks.install(connection)
 
 
 async def _run_async() -> None:
