@@ -36,6 +36,7 @@ from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbo
 from bot.telegram.context import AppData, BotContext
 from bot.telegram.errors import on_error
 from bot.telegram.gate import gate
+from bot.telegram.ordering import OrderedUpdateProcessor
 from bot.telegram.routes import Route, router
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ async def on_retry(update: Update, context: BotContext) -> None:
     pending = context.bot_data.pending.pop(context.actor.user_id, [])
     await query.answer()
     for earlier in pending:
+        # Inline, in this update's turn: handed to the update processor instead, a replay
+        # would wait for this user's current update (this one) to finish, which waits for it.
         await context.application.process_update(earlier)
 
 
@@ -131,6 +134,7 @@ def build_application(wiring: Wiring) -> SalesApp:
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
         .post_init(_post_init)
+        .concurrent_updates(OrderedUpdateProcessor(settings.concurrent_updates))
     )
     base_url = wiring.base_url or settings.telegram_api_base_url
     file_url = wiring.base_file_url or settings.telegram_file_base_url
