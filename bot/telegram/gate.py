@@ -70,6 +70,7 @@ async def _identify(context: BotContext, user: User) -> None:
     services = context.services
     known = services.identities.get(user.id)
     if known is None:
+        read_at = services.identities.stamp()
         language = pick_language(user.language_code, services.settings.default_language)
         actor, flow = await services.db(
             lambda s: team_service.identify(
@@ -81,7 +82,7 @@ async def _identify(context: BotContext, user: User) -> None:
                 admin_ids=services.settings.admin_ids,
             )
         )
-        services.identities.remember(actor, flow)
+        services.identities.remember(actor, flow, read_at=read_at)
     else:
         actor, flow = known.actor, known.flow
     context.actor, context.flow_state = actor, flow
