@@ -1251,11 +1251,12 @@ class Series:
 async def timed(
     application: Application[Any, Any, Any, Any, Any, Any], payload: dict[str, Any]
 ) -> tuple[float, float]:
-    """Hand one update to an Application; its wall and CPU milliseconds until fully handled."""
+    """Hand one update to an Application the way polling does (through its update processor);
+    its wall and CPU milliseconds until fully handled."""
     update = Update.de_json(payload, application.bot)
     cpu = time.process_time()
     wall = time.perf_counter()
-    await application.process_update(update)
+    await application.update_processor.process_update(update, application.process_update(update))
     wall = time.perf_counter() - wall
     cpu = time.process_time() - cpu
     return wall * 1000, cpu * 1000

@@ -41,6 +41,7 @@ from bot.telegram.context import AppData, BotContext
 from bot.telegram.delivery import ConfirmAfterHandling, OncePerUpdate
 from bot.telegram.errors import on_error, report
 from bot.telegram.gate import gate
+from bot.telegram.ordering import OrderedUpdateProcessor
 from bot.telegram.request import READ_TIMEOUT, RETRY_DELAYS, TelegramRequest
 from bot.telegram.routes import Route, router
 
@@ -141,6 +142,8 @@ async def on_retry(update: Update, context: BotContext) -> None:
     await query.answer()
     pending, user_id = context.bot_data.pending, context.actor.user_id
     for index, message in enumerate(earlier):
+        # Inline, in this update's turn: handed to the update processor instead, a replay
+        # would wait for this user's current update (this one) to finish, which waits for it.
         await context.application.process_update(message)
         if user_id in pending:  # the database is still busy: keep the rest for later
             pending[user_id].extend(earlier[index + 1 :])
@@ -191,6 +194,7 @@ def build_application(wiring: Wiring) -> SalesApp:
                 retry_delays=(), read_timeout=wiring.telegram_read_timeout, connection_pool_size=1
             )
         )
+        .concurrent_updates(OrderedUpdateProcessor(settings.concurrent_updates))
     )
     base_url = wiring.base_url or settings.telegram_api_base_url
     file_url = wiring.base_file_url or settings.telegram_file_base_url

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, alias="SALESBOT_WEBHOOK_PORT")
     webhook_secret: SecretStr | None = Field(default=None, alias="SALESBOT_WEBHOOK_SECRET")
     log_level: str = Field(default="INFO", alias="SALESBOT_LOG_LEVEL")
+    # How many updates of different users are handled at the same time (one user's run in turn).
+    concurrent_updates: int = Field(default=16, ge=1, alias="SALESBOT_CONCURRENT_UPDATES")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -69,11 +69,17 @@ class Identities:
     also expires after `ttl` seconds, a safety net for a change made elsewhere. Any
     error while handling a user's update drops their entry, so the next update reads
     the database again.
+
+    Users' updates run concurrently, so an entry read from the database may be out of
+    date by the time it is kept: a lead removed the user meanwhile, and forgot them. A
+    reader takes a `stamp` before reading and passes it to `remember`, which keeps
+    nothing if any entry was forgotten since (rare; the next update reads again).
     """
 
     def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic, size: int = 20000):
         self.ttl, self.clock, self.size = ttl, clock, size
         self._known: dict[int, Known] = {}
+        self._forgotten = 0  # how many times an entry was forgotten (see `stamp`)
 
     def get(self, user_id: int) -> Known | None:
         """A fresh entry, or None."""
@@ -82,8 +88,14 @@ class Identities:
             return None
         return known
 
-    def remember(self, actor: Actor, flow: FlowState | None) -> None:
-        """Keep a user's role and form."""
+    def stamp(self) -> int:
+        """A mark taken before reading a user's role and form, for `remember`."""
+        return self._forgotten
+
+    def remember(self, actor: Actor, flow: FlowState | None, *, read_at: int | None = None) -> None:
+        """Keep a user's role and form; read after `read_at` (a `stamp`), only if none was forgotten since."""
+        if read_at is not None and read_at != self._forgotten:
+            return
         if len(self._known) >= self.size:
             self._known.clear()  # crude but bounded; entries are cheap to read again
         self._known[actor.user_id] = Known(actor, flow, self.clock() + self.ttl)
@@ -96,6 +108,7 @@ class Identities:
 
     def forget(self, user_id: int) -> None:
         """Drop a user's entry (their role changed, or something went wrong)."""
+        self._forgotten += 1
         self._known.pop(user_id, None)
 
 

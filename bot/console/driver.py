@@ -1,9 +1,10 @@
 """Drive the real Application as a person would: type, tap buttons, share files.
 
 The console and the end-to-end tests both use this. Updates are built by the Bot API
-stand-in (the `botapi_standin` package) as Telegram would send them and fed with
-`process_update`; everything the bot sends goes over HTTP to the stand-in, which
-records it.
+stand-in (the `botapi_standin` package) as Telegram would send them and fed through the
+Application's update processor, as polling and webhooks feed them (so one user's updates
+wait for each other and different users' run side by side); everything the bot sends
+goes over HTTP to the stand-in, which records it.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ class Driver:
         return user_id
 
     async def feed(self, payload: dict[str, Any]) -> None:
-        """Hand one update to the Application and wait until it is fully handled."""
-        await self.app.process_update(Update.de_json(payload, self.app.bot))
+        """Hand one update to the Application and wait until it is fully handled.
+
+        It takes the way polling's updates take (PTB's update fetcher does the same for
+        each one), less the queue, so that the caller can wait for this very update.
+        """
+        update = Update.de_json(payload, self.app.bot)
+        await self.app.update_processor.process_update(update, self.app.process_update(update))
 
     def new_messages(self, chat_id: int) -> list[SentMessage]:
         """Bot messages sent or edited in the chat since the last look."""

@@ -41,8 +41,13 @@ def make_engine(
         # rollback on close), so the pool's extra rollback on every return is only an
         # extra trip to aiosqlite's thread, about 0.3 ms per transaction.
         # aiosqlite (the default driver) goes through an adapter that makes one trip to
-        # the connection's thread per statement instead of four (see sqlite_driver).
-        one_trip = {"module": OneTripDBAPI()} if make_url(url).get_driver_name() == "aiosqlite" else {}
+        # the connection's thread per statement instead of four, and has the engine's
+        # connections take turns to write, first come first served (see sqlite_driver).
+        one_trip = (
+            {"module": OneTripDBAPI(patience=SQLITE_BUSY_TIMEOUT_MS / 1000)}
+            if make_url(url).get_driver_name() == "aiosqlite"
+            else {}
+        )
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None, **one_trip
         )

@@ -77,6 +77,7 @@ async def _identify(context: BotContext, user: User) -> None:
     context.client_language = language  # until the actor is known (their saved choice)
     known = services.identities.get(user.id)
     if known is None:
+        read_at = services.identities.stamp()
         actor, flow = await services.db(
             lambda s: team_service.identify(
                 s,
@@ -88,7 +89,7 @@ async def _identify(context: BotContext, user: User) -> None:
             ),
             handles_update=False,  # bookkeeping: a kill after it leaves the update to do again
         )
-        services.identities.remember(actor, flow)
+        services.identities.remember(actor, flow, read_at=read_at)
     else:
         actor, flow = known.actor, known.flow
     context.actor, context.flow_state = actor, flow

@@ -38,3 +38,15 @@ def test_the_record_stays_bounded() -> None:
     for user_id in range(10):
         known.remember(Actor(user_id, Role.REP, 1), None)
     assert sum(known.get(i) is not None for i in range(10)) <= 3
+
+
+def test_an_entry_read_while_someone_was_forgotten_is_not_kept() -> None:
+    # A rep's update reads their role; meanwhile a lead removes them and forgets their entry.
+    known = Identities(ttl=60, clock=Tick())
+    read_at = known.stamp()
+    known.forget(1)
+    known.remember(Actor(1, Role.REP, 10), None, read_at=read_at)
+    assert known.get(1) is None  # the next update reads the database again
+    read_at = known.stamp()
+    known.remember(Actor(1, Role.STRANGER, None), None, read_at=read_at)
+    assert known.get(1) is not None
