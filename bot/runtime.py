@@ -49,6 +49,9 @@ def system_clock() -> datetime:
 
 # Waits between attempts when the database is briefly locked or unreachable.
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+# No new attempt once this long has passed since the first: an attempt can itself wait
+# (SQLite's busy timeout is 5 s), and a user should hear "busy, try again" within seconds.
+RETRY_BUDGET = 12.0
 
 
 @dataclass
@@ -141,6 +144,8 @@ class Runtime:
     clock: Clock = system_clock
     bot_username: str = "salesbot"
     retry_delays: tuple[float, ...] = RETRY_DELAYS
+    retry_budget: float = RETRY_BUDGET
+    monotonic: Callable[[], float] = time.monotonic  # for the retry budget (settable in tests)
     identities: Identities = field(default_factory=Identities)
     playbooks: dict[str, Playbook] = field(default_factory=dict)
     # How each kind of outbox row is sent (bot.telegram.care.outbox_senders), set by the wiring.
@@ -196,14 +201,19 @@ class Runtime:
         return await self._retrying(attempt)
 
     async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run `attempt`, again after a pause while the database is briefly unavailable."""
+        """Run `attempt`, again after a pause while the database is briefly unavailable.
+
+        It gives up (Busy) after the last pause, or earlier when another attempt would
+        start past the retry budget.
+        """
+        started = self.monotonic()
         for tries, delay in enumerate((*self.retry_delays, None)):
             try:
                 return await attempt()
             except Exception as error:
                 if not is_transient(error):
                     raise
-                if delay is None:
+                if delay is None or self.monotonic() - started + delay > self.retry_budget:
                     log.warning("database still unavailable after %d attempts", tries + 1)
                     raise Busy() from error
                 log.info("database busy (%s); retrying in %.1fs", type(error).__name__, delay)

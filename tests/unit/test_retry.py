@@ -155,3 +155,22 @@ def test_a_bug_is_not_retried_even_when_it_mentions_a_lock(tmp_path: Path) -> No
         ValueError("a bug, not a lock"),
     ]
     assert [is_transient(e) for e in bugs] == [False] * len(bugs)
+
+
+async def test_retries_stop_at_the_budget_when_each_attempt_waits_itself(engine: AsyncEngine) -> None:
+    # On SQLite an attempt can wait the busy timeout (5 s) before failing "locked": six of
+    # them would keep the user waiting half a minute. The budget stops new attempts.
+    services = quick_retries(engine)
+    services.retry_delays = (0.01,) * 10
+    now = [0.0]
+    services.monotonic = lambda: now[0]
+    attempts: list[int] = []
+
+    async def waits_then_locked(session: AsyncSession) -> str:
+        attempts.append(1)
+        now[0] += 5.0  # what SQLite's busy timeout costs one attempt
+        raise locked()
+
+    with pytest.raises(Busy):
+        await services.db(waits_then_locked)
+    assert len(attempts) == 3  # at 0 s, 5 s and 10 s; a fourth would start past 12 s
