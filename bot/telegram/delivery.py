@@ -14,11 +14,12 @@ Then an update can arrive twice: from storage and from Telegram again (it was st
 not yet confirmed), or from Telegram after the old process committed its effect and died
 before confirming. The first transaction that handles an update also records it
 (`bot.runtime.Handling`); an update whose handling committed nothing (a search, /help, a
-failure) is marked handled shortly after, in batches. In its user's turn an update
+failure) is marked handled right after, in one write with any others that finished
+meanwhile (a kill in between replays it: answered twice, as a lost getUpdates
+confirmation did before). In its user's turn an update
 already handled is passed over (`Deliveries.run`), so the copies, which take the same
 turn one after the other, are applied once. Between them an update is applied once, or,
-if the process died before any of its effect committed, by the next process. (One that
-commits nothing may be answered again after a kill, as Telegram's redelivery did.)
+if the process died before any of its effect committed, by the next process.
 Stored updates are deleted by the tidy job once handled, or after two days.
 """
 
@@ -38,7 +39,6 @@ from bot.services import handled_updates, received_updates
 log = logging.getLogger(__name__)
 
 RECENT = 1000  # update ids this process handled, to spot a second copy without a query
-MARK_AFTER = 0.5  # seconds: updates that committed nothing are marked handled in one batch
 
 
 class StoreOnReceipt(asyncio.Queue[object]):
@@ -131,7 +131,7 @@ class Deliveries:
     def _finished(self, handling: Handling) -> None:
         """An update's handling ended: a copy of it is passed over from now on."""
         self._recent.append(handling.update_id)
-        if not handling.recorded:  # it committed nothing: mark it, with others, shortly
+        if not handling.recorded:  # it committed nothing: mark it now, with any others
             self._mark_soon(handling.update_id)
 
     async def _handled(self, update_id: int) -> bool:
@@ -157,8 +157,8 @@ class Deliveries:
             self._marking = asyncio.create_task(self._mark_later(), name="mark-handled-updates")
 
     async def _mark_later(self) -> None:
-        while self._unmarked:  # those finished while a batch was being written go in the next
-            await asyncio.sleep(MARK_AFTER)
+        await asyncio.sleep(0)  # those finishing in the same turn of the loop go together
+        while self._unmarked:  # and those finished while a batch was written go in the next
             await self._mark()
 
     async def _mark(self) -> None:
