@@ -38,7 +38,7 @@ from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
 from bot.telegram.context import AppData, BotContext
-from bot.telegram.delivery import ConfirmAfterHandling, OncePerUpdate
+from bot.telegram.delivery import Deliveries, StoreOnReceipt
 from bot.telegram.errors import on_error, report
 from bot.telegram.gate import gate
 from bot.telegram.ordering import OrderedUpdateProcessor
@@ -71,8 +71,9 @@ class Wiring:
     telegram_read_timeout: float = READ_TIMEOUT
     playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
     schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
-    # Confirm each update to Telegram only once handled, and never apply one twice
-    # (`salesbot run`; the console and in-process tests feed updates themselves).
+    # Store each update before it is confirmed to Telegram, handle at start-up those stored
+    # but never handled, and never apply one twice (`salesbot run`; the console and
+    # in-process tests feed updates themselves).
     once_per_update: bool = False
 
 
@@ -194,8 +195,16 @@ def build_application(wiring: Wiring) -> SalesApp:
                 retry_delays=(), read_timeout=wiring.telegram_read_timeout, connection_pool_size=1
             )
         )
-        .concurrent_updates(OrderedUpdateProcessor(settings.concurrent_updates))
     )
+    if wiring.once_per_update:
+        bot_id = int(token.split(":", 1)[0])
+        builder = builder.update_queue(StoreOnReceipt(services, bot_id))
+        processor = OrderedUpdateProcessor(
+            settings.concurrent_updates, deliveries=Deliveries(services, bot_id)
+        )
+    else:
+        processor = OrderedUpdateProcessor(settings.concurrent_updates)
+    builder = builder.concurrent_updates(processor)
     base_url = wiring.base_url or settings.telegram_api_base_url
     file_url = wiring.base_file_url or settings.telegram_file_base_url
     if base_url:
@@ -204,11 +213,6 @@ def build_application(wiring: Wiring) -> SalesApp:
         builder = builder.base_file_url(file_url)
     if wiring.rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
-    if wiring.once_per_update:
-        bot_id = int(token.split(":", 1)[0])
-        builder = builder.update_queue(ConfirmAfterHandling()).concurrent_updates(
-            OncePerUpdate(services, bot_id)
-        )
     application: SalesApp = builder.build()
     application.bot_data.services = services
     application.bot_data.schedule = wiring.schedule
@@ -237,6 +241,7 @@ async def _post_init(application: SalesApp) -> None:
     assert services is not None
     services.bot_username = application.bot.username
     application.bot_data.started_at = time.monotonic()
+    await _replay_unhandled(application)
     await start.set_default_commands(application.bot, services.catalogue, services.settings.default_language)
     application.bot_data.dispatcher = Dispatcher(services, application.bot)
     application.bot_data.digest_job = DigestJob(services)
@@ -246,6 +251,18 @@ async def _post_init(application: SalesApp) -> None:
     if link:
         application.bot_data.claim_link = link
         log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
+
+
+async def _replay_unhandled(application: SalesApp) -> None:
+    """Queue the stored updates no process handled (one died first), before polling starts."""
+    processor = application.update_processor
+    if not isinstance(processor, OrderedUpdateProcessor) or processor.deliveries is None:
+        return
+    updates = await processor.deliveries.unhandled(application.bot)
+    for update in updates:  # straight into the queue: they are stored already
+        application.update_queue.put_nowait(update)
+    if updates:
+        log.info("handling %d updates received but not handled before", len(updates))
 
 
 async def run_worker(wiring: Wiring, *, once: bool = False) -> None:

@@ -20,7 +20,7 @@ from bot.domain.care import Occasion
 from bot.domain.errors import Busy
 from bot.scheduling import digests
 from bot.scheduling.planner import PlanResult, Render, plan, plan_changes
-from bot.services import handled_updates
+from bot.services import handled_updates, received_updates
 from bot.services import playbooks as playbook_service
 
 if TYPE_CHECKING:
@@ -110,14 +110,15 @@ async def _dispatch_care(context: BotContext) -> None:
 
 
 async def _tidy_runs(context: BotContext) -> None:
-    """Close playbook runs nobody has touched for two weeks; forget long-confirmed updates;
-    delete digests of days long gone."""
+    """Close playbook runs nobody has touched for two weeks; drop stored updates once handled
+    and forget long-confirmed ones; delete digests of days long gone."""
     services = context.services
     closed = await unless_unavailable(
         "tidying playbook runs", services.db(lambda s: playbook_service.tidy_runs(s, now=services.now()))
     )
     if closed:
         log.info("closed %d abandoned playbook runs", closed)
+    await services.db(lambda s: received_updates.forget_handled(s, now=services.now()))
     await services.db(lambda s: handled_updates.forget_old(s, now=services.now()))
     await digests.tidy(services)
 

@@ -53,3 +53,10 @@ async def forget_old(session: AsyncSession, *, now: datetime) -> int:
     """Drop the records Telegram can no longer deliver again; how many."""
     result = await session.exec(delete(HandledUpdate).where(col(HandledUpdate.handled_at) < now - KEEP))
     return int(result.rowcount or 0)
+
+
+async def record_many(session: AsyncSession, *, bot_id: int, update_ids: list[int], now: datetime) -> None:
+    """Remember that updates were handled without committing anything (read only, or failed)."""
+    statement = _record_statement(session.get_bind().dialect.name)
+    values = [{"bot_id": bot_id, "update_id": update_id, "handled_at": now} for update_id in update_ids]
+    await (await session.connection()).execute(statement, values)

@@ -251,6 +251,21 @@ class HandledUpdate(SQLModel, table=True):
     handled_at: datetime = Field(default_factory=utcnow)
 
 
+class ReceivedUpdate(SQLModel, table=True):
+    """A Telegram update as it came, stored before Telegram is told it arrived.
+
+    Whatever Telegram no longer holds is here: one not in `handled_updates` when the bot
+    starts (the process died before handling it) is handled then. Deleted once handled.
+    """
+
+    __tablename__ = "received_updates"
+
+    bot_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+
+
 class PlaybookRun(SQLModel, table=True):
     """A rep's run of a playbook about one customer, saved at every step."""
 

@@ -10,16 +10,23 @@ PTB's own semaphore around `do_process_update` is set high: it only bounds how m
 updates may be waiting here. The real bound is applied inside, after the user's turn
 has come, so a user with a queue of updates occupies at most one running slot, and the
 others' updates never wait behind that queue.
+
+For `salesbot run` it also applies each update once (`bot.telegram.delivery.Deliveries`):
+in the user's turn, an update handled before is passed over, and the handling of the
+others is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Coroutine, Hashable
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+if TYPE_CHECKING:
+    from bot.telegram.delivery import Deliveries
 
 # How many updates may wait (for their user's earlier ones, or for a slot) per running slot.
 WAITING_PER_SLOT = 64
@@ -59,16 +66,19 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
     holds or waits for it, so the table only ever holds users with updates in hand.
     """
 
-    __slots__ = ("_concurrency", "_lines", "_running")
+    __slots__ = ("_concurrency", "_lines", "_running", "deliveries")
 
-    def __init__(self, concurrency: int, *, waiting: int | None = None) -> None:
+    def __init__(
+        self, concurrency: int, *, waiting: int | None = None, deliveries: Deliveries | None = None
+    ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         # Above 1, PTB runs each update in a task of its own (at 1 it awaits each in turn).
         super().__init__(max(waiting or concurrency * WAITING_PER_SLOT, concurrency, 2))
         self._concurrency = concurrency
         self._running = asyncio.Semaphore(concurrency)
-        self._lines: dict[int, _Line] = {}
+        self._lines: dict[Hashable, _Line] = {}
+        self.deliveries = deliveries  # apply each update once (`salesbot run`)
 
     @property
     def concurrency(self) -> int:
@@ -82,7 +92,10 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update once its user's earlier updates are done and a slot is free."""
-        key = ordering_key(update)
+        key: Hashable = ordering_key(update)
+        once, update_id = (self.deliveries, update.update_id) if isinstance(update, Update) else (None, 0)
+        if key is None and once is not None:
+            key = ("update", update_id)  # no user: still, two copies of one take turns
         try:
             if key is None:
                 async with self._running:
@@ -94,7 +107,10 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             line.users += 1
             try:
                 async with line.lock, self._running:
-                    await coroutine
+                    if once is None:
+                        await coroutine
+                    else:
+                        await once.run(update_id, coroutine)
             finally:
                 line.users -= 1
                 if line.users == 0:
@@ -106,7 +122,11 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             raise
 
     async def initialize(self) -> None:
-        """Nothing to set up."""
+        """Read where earlier processes got to, when applying each update once."""
+        if self.deliveries is not None:
+            await self.deliveries.initialize()
 
     async def shutdown(self) -> None:
-        """Nothing to free: PTB waits for the updates in hand when the application stops."""
+        """Mark the last updates handled (PTB waits for the updates in hand before this)."""
+        if self.deliveries is not None:
+            await self.deliveries.shutdown()
