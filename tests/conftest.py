@@ -43,6 +43,19 @@ class FakeClock:
 
 
 @pytest.fixture(autouse=True)
+def root_level_restored() -> Iterator[None]:
+    """Put the root logger's level back after each test.
+
+    A test that runs a command in-process sets logging up as the CLI does (the console's
+    quiet mode sets the root logger to ERROR), and later tests' warnings would go unseen.
+    """
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def no_unexpected_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail any test during which the bot logged an unexpected error (a crash the user saw).
 
