@@ -777,7 +777,7 @@ async def run(opts: Options) -> dict[str, Any]:
     }
 
     async with standin_in_child(script) as standin:
-        sales, engine = pu.build_salesbot(standin, prepared.url, (), playbooks)
+        sales, engine = pu.build_salesbot(standin, prepared.url, (), playbooks, once_per_update=True)
         try:
             await start_application(sales)
             assert sales.updater is not None

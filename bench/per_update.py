@@ -1068,7 +1068,12 @@ def build_echo(standin: StandIn, *, rate_limiter: bool) -> Application[Any, Any,
 
 
 def build_salesbot(
-    standin: child_standin.Handle, url: str, pragmas: tuple[str, ...], playbooks: dict[str, Playbook]
+    standin: child_standin.Handle,
+    url: str,
+    pragmas: tuple[str, ...],
+    playbooks: dict[str, Playbook],
+    *,
+    once_per_update: bool = False,
 ) -> tuple[SalesApp, AsyncEngine]:
     """The real Application, wired as in production (rate limiter on) against the stand-in.
 
@@ -1093,6 +1098,7 @@ def build_salesbot(
         token=CONSOLE_TOKEN,
         rate_limiter=True,
         playbooks=playbooks,
+        once_per_update=once_per_update,  # `salesbot run`: each update stored on receipt
     )
     return build_application(wiring), engine
 
