@@ -193,14 +193,14 @@ async def test_the_scheduled_jobs_skip_the_outage_with_a_warning_and_go_on_after
         assert queue is not None
         jobs.schedule(queue)
         scheduled = {job.name: job for job in queue.jobs()}
-        assert set(scheduled) == {"_plan_care", "_dispatch_care", "_tidy_runs"}
+        assert set(scheduled) == {"_plan_care", "_build_digests", "_dispatch_care", "_tidy_runs"}
         for job in scheduled.values():
             job.schedule_removal()
 
         async def run_all() -> None:
             for job in scheduled.values():
                 await job.run(bot.app)
-            for task in [t for t in asyncio.all_tasks() if t.get_name() == "care-dispatch"]:
+            for task in [t for t in asyncio.all_tasks() if t.get_name() in ("care-dispatch", "digest-build")]:
                 await task
 
         await pg_server.stop()
