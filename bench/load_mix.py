@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import child_standin  # bench/: the stand-in in a process of its own
@@ -36,7 +37,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 from sqlalchemy import select
 from telegram import Update
 
-from bot.app import CONSOLE_TOKEN, SalesApp, start_application
+from bot.app import CONSOLE_TOKEN, SalesApp, start_application, stop_application
 from bot.console.driver import BOT_USERNAME, SPEC
 from bot.playbooks.engine import CALLBACK_PREFIX
 from bot.scheduling import jobs
@@ -621,16 +622,32 @@ class Measured:
     name: str
     result: dict[str, Any]
     bot_cpu: float
+    worker_cpu: float  # the bot's worker processes for long CPU work (bot.heavy), exports
+
+
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user and system) of each process so far, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return out
 
 
 async def measure(
-    standin: StandIn, name: str, seconds: float, *, lead: bool, lead_at_least: int = 0
+    standin: StandIn, sales: SalesApp, name: str, seconds: float, *, lead: bool, lead_at_least: int = 0
 ) -> Measured:
-    """One run, with the bot process's CPU seconds over it."""
+    """One run, with the bot process's CPU seconds over it and its worker processes'."""
     print(f"{name}: {seconds:g} s{' with the lead' if lead else ''}", flush=True)
-    cpu = time.process_time()
+    services = sales.bot_data.services
+    assert services is not None
+    cpu, workers = time.process_time(), process_cpu(services.heavy.worker_pids())
     result = await standin.run(seconds, lead=lead, lead_at_least=lead_at_least)
-    return Measured(name, result, time.process_time() - cpu)
+    after = process_cpu(services.heavy.worker_pids())
+    worker_cpu = sum(seconds - workers.get(pid, 0.0) for pid, seconds in after.items())
+    return Measured(name, result, time.process_time() - cpu, worker_cpu)
 
 
 # =========================================================================== report
@@ -739,7 +756,8 @@ def print_report(
         rate = summary["all"]["n"] / result["seconds"]
         print(
             f"{run.name:<7} {result['seconds']:5.1f} s, reps {rate:4.1f} updates/s, "
-            f"bot CPU {run.bot_cpu / result['seconds']:4.0%}, "
+            f"bot CPU {run.bot_cpu / result['seconds']:4.0%} "
+            f"(+ worker {run.worker_cpu / result['seconds']:.0%}), "
             f"stand-in CPU {result['standin_cpu'] / result['seconds']:4.0%}; "
             f"failed {failed} (no answer {timed_out}); messages nobody waited for {result['stray'] or 0}; "
             f"Bot API errors {result['errors'] or 0}"
@@ -789,15 +807,13 @@ async def run(opts: Options) -> dict[str, Any]:
                 f"(the first care-planning pass took {settled['planning_pass']:.1f} s)"
             )
             if opts.warmup > 0:
-                await measure(standin, "warm-up", opts.warmup, lead=True, lead_at_least=len(LEAD_ASKS))
-            quiet = await measure(standin, "quiet", opts.seconds, lead=False)
-            loaded = await measure(standin, "loaded", opts.seconds, lead=True)
+                await measure(standin, sales, "warm-up", opts.warmup, lead=True, lead_at_least=len(LEAD_ASKS))
+            quiet = await measure(standin, sales, "quiet", opts.seconds, lead=False)
+            loaded = await measure(standin, sales, "loaded", opts.seconds, lead=True)
         finally:
             if sales.updater is not None and sales.updater.running:
                 await sales.updater.stop()
-            if sales.running:
-                await sales.stop()
-            await sales.shutdown()
+            await stop_application(sales)
             await engine.dispose()
 
     await pu.remove_leftovers_at(prepared.url)
@@ -828,6 +844,7 @@ async def run(opts: Options) -> dict[str, Any]:
             run.name: {
                 "seconds": run.result["seconds"],
                 "bot_cpu_seconds": run.bot_cpu,
+                "worker_cpu_seconds": run.worker_cpu,
                 "standin_cpu_seconds": run.result["standin_cpu"],
                 "bot_api_requests": run.result["requests"],
                 "bot_api_errors": run.result["errors"],

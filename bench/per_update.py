@@ -672,6 +672,11 @@ async def remove_run_leftovers(engine: AsyncEngine) -> None:
     Runs act as people of the benchmark team only (this one as its first rep,
     `load_mix.py` as several reps and their lead); the data gives them no notes that
     start with RUN_NOTE_PREFIX, no flow positions and no playbook runs.
+
+    The records of delivered updates go too: each run's stand-in numbers its updates
+    from 1 again, so `salesbot run`'s wiring would take the next run's updates for ones
+    it handled already and skip them (Telegram's numbers only grow, or restart after a
+    week of silence, by when the records are gone).
     """
     staff = bench_team_staff()
     async with engine.begin() as conn:
@@ -684,6 +689,8 @@ async def remove_run_leftovers(engine: AsyncEngine) -> None:
         await conn.execute(delete(table("flow_states")).where(table("flow_states").c.user_id.in_(staff)))
         # The benchmarks never finish a run, so no outcome, task or card change refers to one.
         await conn.execute(delete(table("playbook_runs")).where(table("playbook_runs").c.user_id.in_(staff)))
+        await conn.execute(delete(table("handled_updates")))
+        await conn.execute(delete(table("received_updates")))
 
 
 async def remove_leftovers_at(url: str) -> None:

@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.domain.access import Perm
+from bot.heavy import Heavy
 from bot.i18n import Catalogue, catalogue
 from bot.playbooks.check import load_all
 from bot.playbooks.model import Playbook
@@ -159,6 +160,7 @@ def build_services(wiring: Wiring) -> Runtime:
         sessions=wiring.sessions,
         catalogue=wiring.catalogue or catalogue(),
         clock=wiring.clock,
+        heavy=Heavy(wiring.settings.heavy_processes),
     )
     if wiring.retry_delays is not None:
         services.retry_delays = wiring.retry_delays
@@ -184,6 +186,7 @@ def build_application(wiring: Wiring) -> SalesApp:
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .request(
             TelegramRequest(
                 retry_delays=wiring.telegram_retry_delays, read_timeout=wiring.telegram_read_timeout
@@ -253,6 +256,12 @@ async def _post_init(application: SalesApp) -> None:
         log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
 
 
+async def _post_shutdown(application: SalesApp) -> None:
+    services = application.bot_data.services
+    if services is not None:
+        services.heavy.close()
+
+
 async def _replay_unhandled(application: SalesApp) -> None:
     """Queue the stored updates no process handled (one died first), before polling starts."""
     processor = application.update_processor
@@ -301,3 +310,12 @@ async def start_application(application: SalesApp) -> None:
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
+
+
+async def stop_application(application: SalesApp) -> None:
+    """Stop, shut down and run post-shutdown: what `start_application` started, ended."""
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="SALESBOT_LOG_LEVEL")
     # How many updates of different users are handled at the same time (one user's run in turn).
     concurrent_updates: int = Field(default=16, ge=1, alias="SALESBOT_CONCURRENT_UPDATES")
+    # Worker processes for long CPU work (exports, charts); 0 runs it in threads of the bot's process.
+    heavy_processes: int = Field(default=2, ge=0, alias="SALESBOT_HEAVY_PROCESSES")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.domain import deeplinks
 from bot.domain.access import Actor
 from bot.domain.errors import Busy
+from bot.heavy import Heavy
 from bot.i18n import Catalogue
 from bot.playbooks.model import Playbook
 from bot.services import handled_updates
@@ -152,6 +153,8 @@ class Runtime:
     senders: Any = None
     # What builds a digest into the messages and chart it sends (bot.telegram.digest.builder).
     digest_builder: DigestBuilder | None = None
+    # Where long CPU work runs (bot.heavy), set by the wiring.
+    heavy: Heavy = field(default_factory=lambda: Heavy(0))
     # Whether this process has made its first care planning pass (a full one; later ones plan changes).
     care_planned: bool = False
 

@@ -22,6 +22,11 @@ from bot.console.driver import Driver, running_bot
 from bot.storage import models  # noqa: F401  (tables on the metadata)
 from bot.storage.db import make_engine, upgrade
 
+# Long CPU work (exports, charts) runs in threads in tests: worker processes would cost each
+# test's bot a second or two to start. tests/e2e/test_heavy_processes.py uses them, as
+# `salesbot run` does.
+os.environ.setdefault("SALESBOT_HEAVY_PROCESSES", "0")
+
 PG_URL = os.environ.get("SALESBOT_TEST_DATABASE_URL")
 # The exact commands that stop and start the test PostgreSQL server (scripts/test.sh sets them).
 PG_STOP = os.environ.get("SALESBOT_TEST_PG_STOP")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application
+from bot.app import CONSOLE_TOKEN, SalesApp, Wiring, build_application, start_application, stop_application
 from bot.config import Settings
 from bot.runtime import Clock, Runtime, system_clock
 from bot.storage.db import make_engine, make_session_factory, upgrade
@@ -186,9 +186,7 @@ async def running_bot(
         await start_application(app)
         yield Driver(app=app, standin=standin, engine=engine)
     finally:
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        await stop_application(app)
         await standin.stop()
         if own_engine:
             await engine.dispose()

@@ -1,19 +1,23 @@
 """Customers and notes out to CSV and XLSX, every card field included.
 
-Reading them (`export_data`) takes a transaction; wording them into sheets
-(`export_tables`) and writing the files (`to_csv`, `to_xlsx`) is CPU work with no
-database, which the handler runs in a worker thread: an XLSX of 2,000 customers and their
-notes takes seconds.
+Reading them (`export_data`) takes a transaction; wording them into sheets and writing
+the files (`export_files`) is CPU work with no database. For a team of 2,000 customers
+and their 40,000 notes that is half a second of reading and seconds of writing, all of
+it Python, so `export` does both in a worker process (`bot.heavy`), which reads with a
+database connection of its own: what crosses over is who asks and the reader's words
+(`Wording`) one way, and the files the other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
@@ -22,8 +26,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import card
 from bot.domain.access import Actor, can_manage_team
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import Busy, NotAllowed
+from bot.storage.db import is_transient, make_engine, make_session_factory, transaction
 from bot.storage.models import Customer, Note, Team, User
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 CUSTOMER_COLUMNS = (
     "id",
@@ -64,12 +72,37 @@ def _as_stored(column: str, cell: Any) -> Any:
 
 @dataclass(frozen=True)
 class ExportData:
-    """What an export shows, as read from the database: plain rows, no session behind them."""
+    """What an export shows, as read from the database: plain tuples, no session behind them."""
 
     teams: dict[int, str]
     users: dict[int, str]
-    customers: list[Any]  # rows with a Customer's columns as attributes
-    notes: list[Any]  # rows of (customer_id, customer name, created_at, kind, author_id, text, file_kind)
+    customer_columns: tuple[str, ...]  # the names of a customer row's cells (a Customer's columns)
+    customers: list[tuple[Any, ...]]
+    notes: list[tuple[Any, ...]]  # (customer_id, customer name, created_at, kind, author_id, text, file_kind)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The reader's words for an export, looked up beforehand.
+
+    `labels` names each column; `values[column]` words the stored tokens of a column (a
+    stage, a note kind, a choice) and `yes` a true flag. Tokens with no words stay as
+    they are, as `bot.telegram.words.stored` has them.
+    """
+
+    labels: dict[str, str]
+    values: dict[str, dict[str, str]]
+    yes: str
+
+    def label(self, column: str) -> str:
+        return self.labels[column]
+
+    def word(self, column: str, cell: Any) -> Any:
+        if isinstance(cell, bool):
+            return self.yes if cell else ""
+        if isinstance(cell, str) and cell:
+            return self.values.get(column, {}).get(cell, cell)
+        return cell
 
 
 async def export_data(session: AsyncSession, actor: Actor, *, team_id: int | None) -> ExportData:
@@ -101,7 +134,8 @@ async def export_data(session: AsyncSession, actor: Actor, *, team_id: int | Non
     notes = (
         await session.exec(notes_query.order_by(col(Note.customer_id), col(Note.created_at)))  # type: ignore[call-overload]
     ).all()
-    return ExportData(teams, users, list(customers), list(notes))
+    columns = tuple(column.key for column in Customer.__table__.columns)  # type: ignore[attr-defined]
+    return ExportData(teams, users, columns, [tuple(row) for row in customers], [tuple(row) for row in notes])
 
 
 def export_tables(
@@ -117,7 +151,9 @@ def export_tables(
     database: a handler runs it in a worker thread.
     """
     rows: list[list[Any]] = []
-    for c in data.customers:
+    shaped = namedtuple("CustomerRow", data.customer_columns)  # type: ignore[misc]
+    for values in data.customers:
+        c: Any = shaped(*values)
         row: list[Any] = []
         for key in CUSTOMER_COLUMNS:
             if key == "team":
@@ -143,6 +179,71 @@ def export_tables(
         Table("customers", [label(k) for k in CUSTOMER_COLUMNS], rows),
         Table("notes", [label(k) for k in NOTE_COLUMNS], note_rows),
     ]
+
+
+def export_files(data: ExportData, wording: Wording, fmt: str, stamp: str) -> Files:
+    """The export's files (contents, name) in the reader's words, and its customers and notes.
+
+    CSV gives a file per sheet, XLSX one workbook. Pure and picklable both ways: the bot
+    runs it in a worker process.
+    """
+    tables = export_tables(data, label=wording.label, words=wording.word)
+    if fmt == "csv":
+        files = [(to_csv(table), f"{table.name}-{stamp}.csv") for table in tables]
+    else:
+        files = [(to_xlsx(tables), f"salesbot-{stamp}.xlsx")]
+    return files, len(tables[0].rows), len(tables[1].rows)
+
+
+Files = tuple[list[tuple[bytes, str]], int, int]  # (contents, file name) each, customers, notes
+
+
+async def export(app: Runtime, actor: Actor, *, team_id: int | None, wording: Wording, fmt: str) -> Files:
+    """The export of one team (all teams: an admin, team_id None) as `fmt` files, and its counts.
+
+    Read and written in a worker process, unless the database is one only this process
+    can see (SQLite in memory): then it is read here and only written there.
+    """
+    stamp = app.now().strftime("%Y%m%d")
+    url = _shared_url(app)
+    if url is not None and app.heavy.processes > 0:
+        return await app.heavy.run(read_and_write, url, actor, team_id, wording, fmt, stamp)
+    data = await app.db(lambda session: export_data(session, actor, team_id=team_id))
+    return await app.heavy.run(export_files, data, wording, fmt, stamp)
+
+
+def _shared_url(app: Runtime) -> str | None:
+    """The database's URL, password included, if another process can open the same database."""
+    url = app.sessions.kw["bind"].url
+    in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+    if url.get_backend_name() == "sqlite" and in_memory:
+        return None
+    return str(url.render_as_string(hide_password=False))
+
+
+def read_and_write(
+    url: str, actor: Actor, team_id: int | None, wording: Wording, fmt: str, stamp: str
+) -> Files:
+    """`export_data` with an engine of its own, then `export_files`: a worker process's whole export.
+
+    A database briefly unavailable makes it Busy (the user is asked to try again).
+    """
+
+    async def read() -> ExportData:
+        engine = make_engine(url)
+        try:
+            async with transaction(make_session_factory(engine)) as session:
+                return await export_data(session, actor, team_id=team_id)
+        finally:
+            await engine.dispose()
+
+    try:
+        data = asyncio.run(read())
+    except Exception as error:
+        if is_transient(error):
+            raise Busy() from None
+        raise
+    return export_files(data, wording, fmt, stamp)
 
 
 def to_csv(table: Table) -> bytes:

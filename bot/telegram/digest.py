@@ -60,8 +60,9 @@ CAPTION_MAX = 1024
 
 
 def builder(services: Runtime) -> svc.DigestBuilder:
-    """The digest builder the wiring registers: figures from the database, then its texts,
-    buttons and chart in a worker thread (drawing the chart alone takes a few hundred ms)."""
+    """The digest builder the wiring registers: figures from the database, then its texts and
+    buttons in a worker thread and its chart in a worker process (`bot.heavy`): drawing it is
+    a few hundred ms of Python, which in a thread made reps' updates wait meanwhile."""
 
     async def build_digest(
         *, team_id: int, kind: str, reader: int | None, language: str, now: datetime
@@ -69,18 +70,22 @@ def builder(services: Runtime) -> svc.DigestBuilder:
         snap = await services.db(
             lambda s: svc.snapshot(s, team_id=team_id, kind=kind, reader=reader, language=language, now=now)
         )
-        payload, png = await asyncio.to_thread(render, services, language, snap.digest)
+        payload, chart = await asyncio.to_thread(render, services, language, snap.digest)
+        png = await services.heavy.run(chart_service.render, chart)
         return svc.Built(snap.key, payload, png, now, snap.valid_until, snap.fingerprint)
 
     return build_digest
 
 
-def render(services: Runtime, lang: str, digest: svc.Digest) -> tuple[dict[str, Any], bytes]:
-    """A digest or report as it is sent: its texts and buttons (as JSON) and its chart (PNG).
+def render(
+    services: Runtime, lang: str, digest: svc.Digest
+) -> tuple[dict[str, Any], chart_service.ChartData]:
+    """A digest or report as it is sent: its texts and buttons (as JSON), and what its chart
+    shows (drawn by `chart_service.render`, in a worker process).
 
     CPU work and no database: the builder runs it in a worker thread.
     """
-    png = chart_service.render(chart_data(services, lang, digest))
+    chart = chart_data(services, lang, digest)
     caption = services.text(
         lang, "digest.caption", team=digest.team, chart=period_label(digest.chart_period)
     )[:CAPTION_MAX]
@@ -91,7 +96,7 @@ def render(services: Runtime, lang: str, digest: svc.Digest) -> tuple[dict[str, 
         "markup": digest_keyboard(services, lang, digest).to_dict(),
         "group_markup": group_keyboard(services, lang).to_dict(),
     }
-    return payload, png
+    return payload, chart
 
 
 async def send_stored(

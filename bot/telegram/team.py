@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -274,11 +273,10 @@ def _column_label(services: Runtime, lang: str, key: str) -> str:
 
 async def _send_export(update: Update, context: BotContext, team_id: int | None, fmt: str) -> None:
     actor, services, lang = context.actor, context.services, context.lang
-    data = await services.db(lambda s: export_service.export_data(s, actor, team_id=team_id))
     chat_id = update.effective_chat.id if update.effective_chat else actor.user_id
-    stamp = context.services.now().strftime("%Y%m%d")
-    # Wording thousands of rows and writing the files is CPU work: off the event loop.
-    files, customers, notes = await asyncio.to_thread(_export_files, services, lang, data, fmt, stamp)
+    files, customers, notes = await export_service.export(
+        services, actor, team_id=team_id, wording=_wording(services, lang), fmt=fmt
+    )
     caption = context.t("export.caption", customers=customers, notes=notes)
     for index, (content, filename) in enumerate(files):
         await context.bot.send_document(
@@ -286,20 +284,14 @@ async def _send_export(update: Update, context: BotContext, team_id: int | None,
         )
 
 
-def _export_files(
-    services: Runtime, lang: str, data: export_service.ExportData, fmt: str, stamp: str
-) -> tuple[list[tuple[bytes, str]], int, int]:
-    """The export's files (contents, name) in the reader's words, and its customers and notes."""
-    tables = export_service.export_tables(
-        data,
-        label=lambda key: _column_label(services, lang, key),
-        words=lambda column, cell: words.stored(services, lang, column, cell),
+def _wording(services: Runtime, lang: str) -> export_service.Wording:
+    """The export's headings and stored values in the reader's words."""
+    columns = (*export_service.CUSTOMER_COLUMNS, *export_service.NOTE_COLUMNS)
+    return export_service.Wording(
+        labels={key: _column_label(services, lang, key) for key in columns},
+        values=words.tokens(services, lang),
+        yes=services.text(lang, "plain.yes"),
     )
-    if fmt == "csv":
-        files = [(export_service.to_csv(table), f"{table.name}-{stamp}.csv") for table in tables]
-    else:
-        files = [(export_service.to_xlsx(tables), f"salesbot-{stamp}.xlsx")]
-    return files, len(tables[0].rows), len(tables[1].rows)
 
 
 # ---------------------------------------------------------------- admin

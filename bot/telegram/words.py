@@ -33,6 +33,21 @@ def stored(services: Runtime, lang: str, column: str, value: Any) -> Any:
     return services.text(lang, key) if services.catalogue.has(key) else value
 
 
+def tokens(services: Runtime, lang: str) -> dict[str, dict[str, str]]:
+    """Every column's stored tokens in the reader's words, as `stored` words them, for work
+    done where the catalogue is not (an export in a worker process)."""
+    table: dict[str, dict[str, str]] = {}
+    known = services.catalogue.keys()
+    for column, section in SECTIONS.items():
+        prefix = f"{section}."
+        table[column] = {
+            key[len(prefix) :]: services.text(lang, key)
+            for key in known
+            if key.startswith(prefix) and "." not in key[len(prefix) :]
+        }
+    return table
+
+
 def file_kind(services: Runtime, lang: str, kind: str | None) -> str | None:
     """A note's attachment kind in the reader's words ("语音", "voice note"), None without one."""
     return stored(services, lang, "file_kind", kind) if kind else None

@@ -1,5 +1,9 @@
 """CPU-heavy work runs in a worker thread, never on the event loop that serves every user.
 
+The longest of it, an export, runs in a worker process in production
+(`SALESBOT_HEAVY_PROCESSES`, see `test_heavy_processes`); here it runs in threads, the
+setting's other value, so that every step can be watched from this process.
+
 Each heavy pure step (drawing and writing the digest, working out and writing a report's
 CSV, wording an export and writing its CSV or XLSX, reading a vCard file) is wrapped so that
 it records the thread it ran on; the bot is then used as a lead and a rep would use it.
@@ -33,6 +37,11 @@ HEAVY = [
     (export, "to_xlsx"),
     (vcard, "parse_vcards"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def heavy_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALESBOT_HEAVY_PROCESSES", "0")
 
 
 @pytest.fixture
