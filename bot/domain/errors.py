@@ -44,3 +44,22 @@ class Busy(SalesbotError):
     """The database stayed locked or unreachable after retries."""
 
     key = "error.busy"
+
+
+class FieldErrors(InvalidInput):
+    """Several fields of one form could not be used: each field's key, and why (its InvalidInput).
+
+    Nothing of the form is applied, so the user corrects those fields and sends it again.
+    """
+
+    key = "error.form"
+
+    def __init__(self, errors: dict[str, InvalidInput]) -> None:
+        super().__init__(count=len(errors))
+        self.errors = errors
+
+
+class Changed(SalesbotError):
+    """The record was changed by someone else (or elsewhere) since the user opened it."""
+
+    key = "error.changed"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.domain import card, grading
 from bot.domain.access import Actor, CustomerRef, Role, can_edit_customer, can_view_customer
 from bot.domain.card import FieldSpec, Kind, Stage
 from bot.domain.dates import DateParseError, parse_date
-from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import Changed, FieldErrors, InvalidInput, NotAllowed, NotFound
 from bot.domain.money import parse_number
 from bot.domain.search import search_text
 from bot.services.customer_search import Page
@@ -216,6 +217,61 @@ async def update_field(
     reindex(customer)
     session.add(customer)
     return customer
+
+
+async def update_fields(
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    changes: Mapping[str, str | None],
+    now: datetime,
+    opened_at: datetime | None = None,
+) -> Customer:
+    """Save a whole card form: each field set from its text (empty or None clears it).
+
+    Every value is checked first, as `update_field` checks one; if any fails, nothing is
+    applied and FieldErrors names each bad field with its reason. With `opened_at` (the
+    card's `updated_at` when the form was opened), a card changed since, in the bot or
+    another form, is not overwritten (Changed).
+    """
+    customer = await get_customer(session, actor, customer_id, edit=True)
+    if opened_at is not None and _same_moment(customer.updated_at) != _same_moment(opened_at):
+        raise Changed()
+    today = now.date()
+    errors: dict[str, InvalidInput] = {}
+    checked: list[tuple[FieldSpec, str | None]] = []
+    for key, raw in changes.items():
+        text = raw.strip() if raw is not None else ""
+        try:
+            spec = card.field(key)
+            if text:
+                validate_field(key, text, today=today)
+            elif spec.key == "name":
+                raise InvalidInput("error.name_empty")
+        except InvalidInput as error:
+            errors[key] = error
+            continue
+        checked.append((spec, text or None))
+    if errors:
+        raise FieldErrors(errors)
+    for spec, value in checked:
+        if value is None:
+            clear_field(customer, spec)
+        else:
+            apply_field(customer, spec, value, today=today)
+    if checked:
+        customer.updated_at = now
+        reindex(customer)
+        session.add(customer)
+    return customer
+
+
+def _same_moment(moment: datetime | None) -> datetime | None:
+    """A stored time comparable with one given back by a form (UTC, whole microseconds)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _field_text(customer: Customer, spec: FieldSpec) -> str:
