@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, literal
 from sqlalchemy import select as sql_select  # more columns than sqlmodel's select types
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -173,43 +174,42 @@ async def rep_day(
 
 
 async def daily_activity(
-    session: AsyncSession, *, team_id: int, period: Period
+    session: AsyncSession, *, team_id: int, period: Period, owner_id: int | None = None
 ) -> list[tuple[date, int, int]]:
-    """Notes written and purchases made per local day of the period (for the chart)."""
+    """Notes written and purchases made per local day of the period (for the chart).
+
+    With `owner_id`, one rep's: the notes they wrote and their customers' purchases.
+    """
     days = [period.first + timedelta(days=n) for n in range(period.days)]
     # Each local day's first moment in UTC, so the database sorts notes into days
     # exactly, clock changes included, without knowing about timezones.
     bounds = [Period(day, day, period.tz).start for day in days[1:]]
-    bucket = case(
-        *((col(Note.created_at) < bound, index) for index, bound in enumerate(bounds)), else_=len(bounds)
+    bucket: Any = (
+        case(
+            *((col(Note.created_at) < bound, index) for index, bound in enumerate(bounds)), else_=len(bounds)
+        )
+        if bounds
+        else literal(0)  # one day: SQL has no CASE without a WHEN
     )
-    notes = dict(
-        (
-            await session.exec(
-                select(bucket, func.count())
-                .where(
-                    col(Note.team_id) == team_id,
-                    col(Note.created_at) >= period.start,
-                    col(Note.created_at) < period.end,
-                    col(Note.kind).in_(NOTE_KINDS),
-                )
-                .group_by(bucket)
-            )
-        ).all()
+    notes_query = select(bucket, func.count()).where(
+        col(Note.team_id) == team_id,
+        col(Note.created_at) >= period.start,
+        col(Note.created_at) < period.end,
+        col(Note.kind).in_(NOTE_KINDS),
     )
-    wins: dict[date, int] = dict(
-        (
-            await session.exec(
-                select(col(Purchase.purchased_on), func.count())
-                .where(
-                    col(Purchase.team_id) == team_id,
-                    col(Purchase.purchased_on) >= period.first,
-                    col(Purchase.purchased_on) <= period.last,
-                )
-                .group_by(col(Purchase.purchased_on))
-            )
-        ).all()
+    if owner_id is not None:
+        notes_query = notes_query.where(col(Note.author_id) == owner_id)
+    notes = dict((await session.exec(notes_query.group_by(bucket))).all())
+    wins_query = select(col(Purchase.purchased_on), func.count()).where(
+        col(Purchase.team_id) == team_id,
+        col(Purchase.purchased_on) >= period.first,
+        col(Purchase.purchased_on) <= period.last,
     )
+    if owner_id is not None:
+        wins_query = wins_query.join(Customer, col(Customer.id) == col(Purchase.customer_id)).where(
+            col(Customer.owner_id) == owner_id
+        )
+    wins: dict[date, int] = dict((await session.exec(wins_query.group_by(col(Purchase.purchased_on)))).all())
     return [(day, int(notes.get(index, 0)), int(wins.get(day, 0))) for index, day in enumerate(days)]
 
 
