@@ -1,0 +1,313 @@
+// salesbot's Mini App: the pipeline board, the whole card, the lead's dashboard.
+// Plain JavaScript, no build step and no library: the page must stay light on a phone.
+// Every request carries Telegram's initData; every text comes from the bot's catalogues.
+"use strict";
+
+const tg = window.Telegram && window.Telegram.WebApp;
+const state = { me: null, texts: {}, board: null, filters: { grade: "", tag: "", behind: false, owner: "" } };
+const app = document.getElementById("app");
+
+function t(key, params) {
+  let text = state.texts[key] || key;
+  for (const [name, value] of Object.entries(params || {})) text = text.split("{" + name + "}").join(String(value));
+  return text;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function toast(text) {
+  const box = document.getElementById("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 3500);
+}
+
+let nonceCounter = 0;
+async function api(method, path, body) {
+  const headers = { Authorization: "tma " + (tg ? tg.initData : "") };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-Request-Nonce"] = Date.now().toString(36) + "-" + (++nonceCounter) + "-" + Math.random().toString(36).slice(2);
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  try { data = await response.json(); } catch (_) { data = null; }
+  if (!response.ok) {
+    const error = new Error((data && data.text) || response.statusText);
+    error.status = response.status;
+    error.data = data;
+    throw error;
+  }
+  return data;
+}
+
+function fail(error) {
+  toast(error.message || t("web.error"));
+}
+
+// ------------------------------------------------------------------ navigation
+
+function go(hash) {
+  if (location.hash === hash) route(); else location.hash = hash;
+}
+
+function setBack(visible) {
+  if (!tg) return;
+  if (visible) tg.BackButton.show(); else tg.BackButton.hide();
+}
+
+let mainAction = null;
+function setMain(text, action) {
+  if (!tg) return;
+  if (mainAction) tg.MainButton.offClick(mainAction);
+  mainAction = action;
+  if (action) {
+    tg.MainButton.setText(text);
+    tg.MainButton.onClick(action);
+    tg.MainButton.show();
+  } else {
+    tg.MainButton.hide();
+  }
+}
+
+async function route() {
+  const [screen, arg] = location.hash.replace(/^#/, "").split("/");
+  setMain(null, null);
+  try {
+    if (screen === "card" && arg) { setBack(true); await showCard(Number(arg)); }
+    else if (screen === "dashboard") { setBack(state.me.role === "rep"); await showDashboard(); }
+    else { setBack(false); await showBoard(); }
+  } catch (error) {
+    app.replaceChildren(el("p", { class: "error" }, error.message || t("web.error")));
+  }
+}
+
+// ------------------------------------------------------------------ the board
+
+function relativeDays(iso) {
+  if (!iso) return t("web.never");
+  const days = Math.floor((Date.now() - Date.parse(iso)) / 86400000);
+  return days <= 0 ? t("web.today") : t("web.days_ago", { days });
+}
+
+async function showBoard() {
+  const f = state.filters;
+  const query = new URLSearchParams();
+  if (f.grade) query.set("grade", f.grade);
+  if (f.tag) query.set("tag", f.tag);
+  if (f.behind) query.set("behind", "1");
+  if (f.owner) query.set("owner", f.owner);
+  const board = await api("GET", "/api/board?" + query);
+  state.board = board;
+  const chip = (label, pressed, onclick) => el("button", { class: "chip", type: "button", "aria-pressed": pressed ? "true" : "false", onclick }, label);
+  const filters = el("div", { class: "filters", role: "toolbar" },
+    chip(t("web.all"), !f.grade && !f.tag && !f.behind, () => { Object.assign(f, { grade: "", tag: "", behind: false }); showBoard().catch(fail); }),
+    ["A", "B", "C"].map((g) => chip(g, f.grade === g, () => { f.grade = f.grade === g ? "" : g; showBoard().catch(fail); })),
+    chip(t("web.behind"), f.behind, () => { f.behind = !f.behind; showBoard().catch(fail); }),
+    board.tags.length ? el("select", { class: "chip", "aria-label": t("web.tag"), onchange: (e) => { f.tag = e.target.value; showBoard().catch(fail); } },
+      el("option", { value: "" }, t("web.any_tag")),
+      board.tags.map((tag) => el("option", { value: tag, selected: f.tag === tag }, "#" + tag))) : null,
+    board.reps && board.reps.length ? el("select", { class: "chip", "aria-label": t("web.rep"), onchange: (e) => { f.owner = e.target.value; showBoard().catch(fail); } },
+      el("option", { value: "" }, t("web.all_reps")),
+      board.reps.map((rep) => el("option", { value: String(rep.id), selected: f.owner === String(rep.id) }, rep.name))) : null,
+    state.me.role === "lead" ? chip(t("web.dashboard"), false, () => go("#dashboard")) : null,
+  );
+  const columns = board.columns.map((column) => {
+    const box = el("div", { class: "column", dataset: { stage: column.stage } },
+      el("header", null, el("h2", null, column.title), el("span", { class: "count" }, column.cards.length)),
+      column.cards.map((card) => boardCard(card, board)),
+      column.cards.length ? null : el("p", { class: "hint" }, t("web.empty_column")));
+    box.addEventListener("dragover", (e) => { e.preventDefault(); box.classList.add("drop"); });
+    box.addEventListener("dragleave", () => box.classList.remove("drop"));
+    box.addEventListener("drop", (e) => {
+      e.preventDefault();
+      box.classList.remove("drop");
+      const id = Number(e.dataTransfer.getData("text/plain"));
+      if (id) moveTo(id, column.stage);
+    });
+    return box;
+  });
+  app.replaceChildren(
+    el("h1", null, t("web.board_title", { count: board.total })),
+    filters,
+    el("div", { class: "board" }, columns),
+  );
+}
+
+function boardCard(card, board) {
+  const meta = [
+    card.company,
+    t("web.last_contact", { when: relativeDays(card.last_contact_at) }),
+  ].filter(Boolean).join(" · ");
+  const move = el("select", { class: "move", "aria-label": t("web.move_to"), onclick: (e) => e.stopPropagation(),
+    onchange: (e) => { if (e.target.value) moveTo(card.id, e.target.value); } },
+    el("option", { value: "" }, t("web.move_to")),
+    board.columns.filter((c) => c.stage !== card.stage).map((c) => el("option", { value: c.stage }, c.title)));
+  const node = el("article", { class: "card", draggable: "true", dataset: { id: String(card.id) }, tabindex: "0",
+    onclick: () => go("#card/" + card.id),
+    ondragstart: (e) => e.dataTransfer.setData("text/plain", String(card.id)) },
+    el("div", { class: "top" }, el("span", { class: "name" }, card.name), card.grade ? el("span", { class: "grade " + card.grade }, card.grade) : null),
+    el("div", { class: "meta" }, meta),
+    card.behind_days ? el("div", { class: "meta behind" }, t("web.behind_days", { days: card.behind_days })) : null,
+    card.next_due_on ? el("div", { class: "meta" }, t("web.next", { day: card.next_due_on, text: card.next_text })) : null,
+    move);
+  return node;
+}
+
+async function moveTo(id, stage) {
+  try {
+    const moved = await api("POST", "/api/customers/" + id + "/stage", { stage });
+    if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred("success");
+    toast(moved.text);
+    await showBoard();
+  } catch (error) { fail(error); }
+}
+
+// ------------------------------------------------------------------ the card
+
+async function showCard(id) {
+  const form = await api("GET", "/api/customers/" + id + "/form");
+  const inputs = {};
+  const groups = form.sections.map((section) => el("section", { class: "group" },
+    el("h2", null, section.title),
+    section.fields.map((field) => {
+      let input;
+      if (field.choices && field.choices.length) {
+        input = el("select", { name: field.key },
+          el("option", { value: "" }, "—"),
+          field.choices.map((choice) => el("option", { value: choice.value, selected: choice.value === field.value }, choice.label)));
+      } else {
+        input = el("input", { name: field.key, value: field.value || "", placeholder: field.hint || "",
+          inputmode: field.kind === "phone" ? "tel" : field.kind === "days" || field.kind === "score" ? "numeric" : null,
+          type: field.kind === "email" ? "email" : "text", autocomplete: "off" });
+      }
+      inputs[field.key] = { input, initial: field.value || "" };
+      return el("label", { class: "field", dataset: { key: field.key } }, el("span", null, field.label), input, el("div", { class: "error" }));
+    })));
+  const timeline = el("section", { class: "group" }, el("h2", null, t("web.timeline")),
+    form.timeline.length ? el("ul", { class: "timeline" }, form.timeline.map((entry) => el("li", null,
+      el("div", { class: "meta hint" }, [entry.when, entry.author, entry.kind].filter(Boolean).join(" · ")),
+      entry.text ? el("div", null, entry.text) : null,
+      entry.file_kind === "photo" && entry.file_url ? el("img", { src: entry.file_url, alt: entry.text || "", loading: "lazy" }) : null,
+      (entry.file_kind === "voice" || entry.file_kind === "audio") && entry.file_url ? el("audio", { src: entry.file_url, controls: true, preload: "none" }) : null,
+    ))) : el("p", { class: "hint" }, t("web.no_notes")));
+  app.replaceChildren(el("h1", null, form.name), el("p", { class: "hint" }, form.subtitle), groups, timeline);
+
+  const save = async () => {
+    const changes = {};
+    for (const [key, { input, initial }] of Object.entries(inputs)) {
+      if (input.value !== initial) changes[key] = input.value;
+    }
+    if (!Object.keys(changes).length) { toast(t("web.nothing_changed")); return; }
+    for (const label of app.querySelectorAll("label.field")) { label.classList.remove("bad"); label.querySelector(".error").textContent = ""; }
+    if (tg) tg.MainButton.showProgress();
+    try {
+      await api("PATCH", "/api/customers/" + id, { changes, opened_at: form.updated_at });
+      toast(t("web.saved"));
+      await showCard(id);
+    } catch (error) {
+      if (error.status === 422 && error.data && error.data.errors) {
+        for (const [key, text] of Object.entries(error.data.errors)) {
+          const label = app.querySelector('label.field[data-key="' + key + '"]');
+          if (label) { label.classList.add("bad"); label.querySelector(".error").textContent = text; }
+        }
+      }
+      fail(error);
+    } finally {
+      if (tg) tg.MainButton.hideProgress();
+    }
+  };
+  setMain(t("web.save"), save);
+}
+
+// ------------------------------------------------------------------ the lead's dashboard
+
+async function showDashboard(choice) {
+  const days = (choice && choice.days) || state.dashboardDays || 7;
+  const owner = choice && "owner" in choice ? choice.owner : (state.dashboardOwner || "");
+  state.dashboardDays = days;
+  state.dashboardOwner = owner;
+  const query = new URLSearchParams({ days: String(days) });
+  if (owner) query.set("owner", owner);
+  const data = await api("GET", "/api/dashboard?" + query);
+  const top = Math.max(1, ...data.days.map((d) => d.notes + d.purchases));
+  const detail = el("div");
+  const bars = data.days.map((day) => el("button", { class: "bar", type: "button", "aria-pressed": "false",
+    "aria-label": t("web.bar", { day: day.day, notes: day.notes, purchases: day.purchases }),
+    onclick: async (e) => {
+      for (const bar of app.querySelectorAll(".bar")) bar.setAttribute("aria-pressed", "false");
+      e.currentTarget.setAttribute("aria-pressed", "true");
+      const q = new URLSearchParams({ day: day.day });
+      if (owner) q.set("owner", owner);
+      try {
+        const behind = await api("GET", "/api/dashboard/day?" + q);
+        detail.replaceChildren(el("section", { class: "group" }, el("h2", null, t("web.day_title", { day: day.day })),
+          behind.customers.length ? el("table", null,
+            el("tr", null, el("th", null, t("web.customer")), el("th", { class: "num" }, t("web.notes")), el("th", { class: "num" }, t("web.purchases"))),
+            behind.customers.map((c) => el("tr", { onclick: () => go("#card/" + c.id) },
+              el("td", null, el("a", { href: "#card/" + c.id }, c.name)), el("td", { class: "num" }, c.notes), el("td", { class: "num" }, c.purchases))))
+            : el("p", { class: "hint" }, t("web.nothing_that_day"))));
+      } catch (error) { fail(error); }
+    } },
+    el("i", { class: "wins", style: "height:" + (100 * day.purchases / top) + "%" }),
+    el("i", { style: "height:" + (100 * day.notes / top) + "%" })));
+  const periods = el("div", { class: "filters" },
+    [7, 30, 90].map((n) => el("button", { class: "chip", type: "button", "aria-pressed": n === days ? "true" : "false", onclick: () => showDashboard({ days: n, owner }).catch(fail) }, t("web.last_days", { days: n }))),
+    el("select", { class: "chip", "aria-label": t("web.rep"), onchange: (e) => showDashboard({ days, owner: e.target.value }).catch(fail) },
+      el("option", { value: "" }, t("web.all_reps")),
+      data.reps.map((rep) => el("option", { value: String(rep.id), selected: owner === String(rep.id) }, rep.name))),
+    el("button", { class: "chip", type: "button", onclick: () => go("#board") }, t("web.board")));
+  app.replaceChildren(
+    el("h1", null, t("web.dashboard_title")),
+    periods,
+    el("section", { class: "group" },
+      el("h2", null, t("web.activity")),
+      el("div", { class: "legend" }, el("span", null, el("b", { style: "background:var(--button)" }), t("web.notes")), el("span", null, el("b", { style: "background:#e8590c" }), t("web.purchases"))),
+      el("div", { class: "chart" }, bars),
+      el("div", { class: "axis" }, el("span", null, data.days[0].day), el("span", null, data.days[data.days.length - 1].day))),
+    detail,
+    el("section", { class: "group" }, el("h2", null, t("web.reps_table")),
+      el("table", null,
+        el("tr", null, el("th", null, t("web.rep")), el("th", { class: "num" }, t("web.notes")), el("th", { class: "num" }, t("web.purchases"))),
+        data.per_rep.map((row) => el("tr", null, el("td", null, row.name), el("td", { class: "num" }, row.notes), el("td", { class: "num" }, row.purchases))))),
+  );
+}
+
+// ------------------------------------------------------------------ start
+
+async function start() {
+  if (tg) {
+    tg.ready();
+    tg.expand();
+    tg.BackButton.onClick(() => {
+      if (location.hash.startsWith("#card")) history.back(); else go("#board");
+    });
+  }
+  try {
+    state.me = await api("GET", "/api/me");
+    state.texts = await api("GET", "/api/texts");
+    document.documentElement.lang = state.me.language;
+  } catch (error) {
+    app.replaceChildren(el("p", { class: "error" }, error.message || "401"));
+    return;
+  }
+  window.addEventListener("hashchange", route);
+  if (!location.hash && tg && tg.initDataUnsafe && tg.initDataUnsafe.start_param) {
+    location.hash = "#" + tg.initDataUnsafe.start_param.replace("_", "/");
+  }
+  await route();
+}
+
+start();
