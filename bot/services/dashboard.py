@@ -131,3 +131,52 @@ async def behind_day(
         if customer_id in names
     ]
     return sorted(found, key=lambda b: (-(b.notes + b.purchases), b.name, b.customer_id))
+
+
+@dataclass(frozen=True)
+class RepRow:
+    """A rep's line in the dashboard's table: notes they wrote and their customers' purchases."""
+
+    user_id: int
+    name: str
+    notes: int
+    purchases: int
+
+
+async def per_rep(session: AsyncSession, actor: Actor, *, first: date, last: date) -> list[RepRow]:
+    """Each active rep of the team with their notes and purchases in the period, most active first."""
+    team = await _checked_team(session, actor, None)
+    assert team.id is not None
+    period = _period(team, first, last)
+    reps = [(uid, name) for uid, name, role in await figures.members(session, team.id) if role == "rep"]
+    notes = dict(
+        (
+            await session.exec(
+                sql_select(col(Note.author_id), func.count())  # type: ignore[call-overload]
+                .where(
+                    col(Note.team_id) == team.id,
+                    col(Note.created_at) >= period.start,
+                    col(Note.created_at) < period.end,
+                    col(Note.kind).in_(NOTE_KINDS),
+                )
+                .group_by(col(Note.author_id))
+            )
+        ).all()
+    )
+    purchases = dict(
+        (
+            await session.exec(
+                sql_select(col(Customer.owner_id), func.count())  # type: ignore[call-overload]
+                .select_from(Purchase)
+                .join(Customer, col(Customer.id) == col(Purchase.customer_id))
+                .where(
+                    col(Purchase.team_id) == team.id,
+                    col(Purchase.purchased_on) >= period.first,
+                    col(Purchase.purchased_on) <= period.last,
+                )
+                .group_by(col(Customer.owner_id))
+            )
+        ).all()
+    )
+    rows = [RepRow(uid, name, int(notes.get(uid, 0)), int(purchases.get(uid, 0))) for uid, name in reps]
+    return sorted(rows, key=lambda r: (-(r.notes + r.purchases), r.name))

@@ -170,7 +170,7 @@ async function moveTo(id, stage) {
   try {
     const moved = await api("POST", "/api/customers/" + id + "/stage", { stage });
     if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred("success");
-    toast(moved.text);
+    toast(t("web.moved", { stage: moved.title }));
     await showBoard();
   } catch (error) { fail(error); }
 }

@@ -1,0 +1,302 @@
+"""What the Mini App's API answers, as plain JSON data: the web's counterpart of the bot's handlers.
+
+Each function reads the request's parameters, calls one service in one transaction (the
+same services and access rules as the bot), and words the result in the user's language
+from the same catalogues. The HTTP layer (`bot.web.server`) only checks who is asking and
+turns these into responses; a `SalesbotError` raised here becomes the error reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain import card
+from bot.domain.access import Actor, Role
+from bot.domain.card import Kind, Section
+from bot.domain.dates import ParsedDate, format_date
+from bot.domain.errors import InvalidInput
+from bot.runtime import Runtime
+from bot.services import board as board_service
+from bot.services import cards as card_service
+from bot.services import customers as customer_service
+from bot.services import dashboard as dashboard_service
+from bot.services.digest import figures
+
+TIMELINE_LIMIT = 30  # the newest notes shown under the card form
+FORM_SECTIONS = (Section.BASIC, Section.BUSINESS, Section.PERSONAL, Section.LOGISTICS)
+
+
+def _iso(moment: datetime | date | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def texts(services: Runtime, actor: Actor) -> dict[str, str]:
+    """The page's own texts (`web.*`) in the user's language."""
+    prefix = "web."
+    return {
+        key: services.text(actor.language, key)
+        for key in sorted(services.catalogue.keys())
+        if key.startswith(prefix)
+    }
+
+
+def me(actor: Actor, name: str | None) -> dict[str, Any]:
+    return {
+        "user_id": actor.user_id,
+        "role": actor.role.value,
+        "team_id": actor.team_id,
+        "language": actor.language,
+        "name": name,
+    }
+
+
+def _flag(value: str | None) -> bool:
+    return value in ("1", "true", "yes")
+
+
+def _int(value: str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput("error.invalid") from None
+
+
+async def board(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """The pipeline board with the query's filters (grade, tag, behind, owner)."""
+    filters = board_service.Filters(
+        grade=query.get("grade") or None,
+        tag=query.get("tag") or None,
+        behind=_flag(query.get("behind")),
+        owner_id=_int(query.get("owner")),
+    )
+    now = services.now()
+
+    async def read(session: Any) -> tuple[board_service.Board, list[tuple[int, str, str]]]:
+        found = await board_service.board(session, actor, filters, now=now)
+        lead = actor.role is Role.LEAD and actor.team_id is not None
+        members = await figures.members(session, actor.team_id or 0) if lead else []
+        return found, members
+
+    found, members = await services.db(read)
+    lang = actor.language
+    return {
+        "columns": [
+            {
+                "stage": stage,
+                "title": services.text(lang, f"stage.{stage}"),
+                "cards": [
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "company": c.company,
+                        "owner_id": c.owner_id,
+                        "stage": c.stage,
+                        "grade": c.grade,
+                        "tags": list(c.tags),
+                        "last_contact_at": _iso(c.last_contact_at),
+                        "behind_days": c.behind_days,
+                        "next_due_on": _iso(c.next_due_on),
+                        "next_text": c.next_text,
+                    }
+                    for c in cards
+                ],
+            }
+            for stage, cards in found.columns
+        ],
+        "tags": found.tags,
+        "total": found.total,
+        "reps": [{"id": uid, "name": name} for uid, name, role in members if role == "rep"],
+    }
+
+
+async def move_stage(
+    services: Runtime, actor: Actor, customer_id: int, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Move a customer to another stage, as the bot's stage buttons do."""
+    stage = body.get("stage")
+    if not isinstance(stage, str):
+        raise InvalidInput("error.unknown_choice")
+    now = services.now()
+    customer, old = await services.db(
+        lambda s: customer_service.set_stage(s, actor, customer_id, stage=stage, now=now)
+    )
+    return {
+        "id": customer_id,
+        "stage": customer.stage,
+        "from": old,
+        "title": services.text(actor.language, f"stage.{customer.stage}"),
+    }
+
+
+def _value(services: Runtime, lang: str, customer: Any, spec: card.FieldSpec) -> str:
+    """A field's value as the form shows it for editing ("" when empty)."""
+    if spec.kind is Kind.DATE:
+        if customer.birthday_month is None or customer.birthday_day is None:
+            return ""
+        parsed = ParsedDate(
+            customer.birthday_year,
+            customer.birthday_month,
+            customer.birthday_day,
+            lunar=customer.birthday_lunar,
+            leap_month=customer.birthday_leap,
+        )
+        return format_date(parsed, lang)
+    raw = getattr(customer, spec.key) if spec.column else customer.extra.get(spec.key)
+    if raw in (None, "", []):
+        return ""
+    if spec.kind is Kind.TAGS:
+        return ", ".join(raw)
+    return str(raw)
+
+
+async def card_form(services: Runtime, actor: Actor, customer_id: int) -> dict[str, Any]:
+    """The whole card as one form, its sections and fields, and the newest notes."""
+    today = services.today()
+
+    async def read(session: Any) -> tuple[card_service.CardView, card_service.Timeline]:
+        view = await card_service.card_view(session, actor, customer_id, with_history=False, today=today)
+        notes = await card_service.timeline(session, actor, customer_id, offset=0, limit=TIMELINE_LIMIT)
+        return view, notes
+
+    view, notes = await services.db(read, handles_update=False)
+    customer, lang = view.customer, actor.language
+    t = services.text
+    sections = []
+    for section in FORM_SECTIONS:
+        fields = []
+        for spec in card.FIELDS:
+            if spec.section is not section:
+                continue
+            fields.append(
+                {
+                    "key": spec.key,
+                    "label": t(lang, f"field.{spec.key}"),
+                    "kind": spec.kind.value,
+                    "value": _value(services, lang, customer, spec),
+                    "choices": [
+                        {"value": choice, "label": t(lang, f"choice.{spec.key}.{choice}")}
+                        for choice in spec.choices
+                    ],
+                }
+            )
+        sections.append(
+            {"key": section.value, "title": t(lang, f"section.{section.value}"), "fields": fields}
+        )
+    subtitle = " · ".join(
+        part
+        for part in (
+            t(lang, f"stage.{customer.stage}"),
+            customer.grade,
+            view.owner,
+        )
+        if part
+    )
+    return {
+        "id": customer_id,
+        "name": customer.name,
+        "subtitle": subtitle,
+        "stage": customer.stage,
+        "updated_at": _iso(customer.updated_at),
+        "sections": sections,
+        "timeline": [
+            {
+                "id": note.id,
+                "when": note.created_at.strftime("%Y-%m-%d %H:%M") if note.created_at else None,
+                "author": notes.authors.get(note.author_id or 0),
+                "kind": t(lang, f"note_kind.{note.kind}")
+                if services.catalogue.has(f"note_kind.{note.kind}")
+                else None,
+                "text": note.text,
+                "file_kind": note.file_kind,
+                "file_url": None,
+            }
+            for note in notes.page.items
+            if note.kind != "system"
+        ],
+    }
+
+
+def _opened_at(raw: Any) -> datetime | None:
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("error.invalid")
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("error.invalid") from None
+
+
+async def save_card(
+    services: Runtime, actor: Actor, customer_id: int, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Save the card form's changed fields (all or nothing)."""
+    changes = body.get("changes")
+    if not isinstance(changes, dict) or not all(
+        isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in changes.items()
+    ):
+        raise InvalidInput("error.invalid")
+    opened_at = _opened_at(body.get("opened_at"))
+    now = services.now()
+    customer = await services.db(
+        lambda s: customer_service.update_fields(
+            s, actor, customer_id, changes=changes, now=now, opened_at=opened_at
+        )
+    )
+    return {"id": customer_id, "updated_at": _iso(customer.updated_at)}
+
+
+async def dashboard(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """The lead's dashboard: the last `days` days' activity (the team's or one rep's) and the
+    per-rep table of the same period."""
+    days = _int(query.get("days")) or 7
+    owner = _int(query.get("owner"))
+    last = services.today()
+    first = last - timedelta(days=days - 1)
+
+    async def read(session: Any) -> tuple[list[dashboard_service.Day], list[Any], list[tuple[int, str, str]]]:
+        bars = await dashboard_service.activity(session, actor, first=first, last=last, owner_id=owner)
+        per_rep = await dashboard_service.per_rep(session, actor, first=first, last=last)
+        members = await figures.members(session, actor.team_id or 0)
+        return bars, per_rep, members
+
+    bars, per_rep, members = await services.db(read, handles_update=False)
+    return {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "days": [{"day": d.day.isoformat(), "notes": d.notes, "purchases": d.purchases} for d in bars],
+        "reps": [{"id": uid, "name": name} for uid, name, role in members if role == "rep"],
+        "per_rep": [
+            {"id": row.user_id, "name": row.name, "notes": row.notes, "purchases": row.purchases}
+            for row in per_rep
+        ],
+    }
+
+
+async def dashboard_day(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """The customers behind one day's bar."""
+    try:
+        day = date.fromisoformat(query.get("day") or "")
+    except ValueError:
+        raise InvalidInput("error.invalid") from None
+    owner = _int(query.get("owner"))
+    found = await services.db(
+        lambda s: dashboard_service.behind_day(s, actor, day=day, owner_id=owner), handles_update=False
+    )
+    return {
+        "day": day.isoformat(),
+        "customers": [
+            {
+                "id": c.customer_id,
+                "name": c.name,
+                "owner_id": c.owner_id,
+                "notes": c.notes,
+                "purchases": c.purchases,
+            }
+            for c in found
+        ],
+    }
