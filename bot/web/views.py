@@ -25,6 +25,7 @@ from bot.services import dashboard as dashboard_service
 from bot.services.digest import figures
 
 TIMELINE_LIMIT = 30  # the newest notes shown under the card form
+COLUMN_PAGE = 40  # cards of a board's column sent at once
 FORM_SECTIONS = (Section.BASIC, Section.BUSINESS, Section.PERSONAL, Section.LOGISTICS)
 
 
@@ -65,14 +66,37 @@ def _int(value: str | None) -> int | None:
         raise InvalidInput("error.invalid") from None
 
 
+def _board_card(c: board_service.Card) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "company": c.company,
+        "owner_id": c.owner_id,
+        "stage": c.stage,
+        "grade": c.grade,
+        "tags": list(c.tags),
+        "last_contact_at": _iso(c.last_contact_at),
+        "behind_days": c.behind_days,
+        "next_due_on": _iso(c.next_due_on),
+        "next_text": c.next_text,
+    }
+
+
 async def board(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
-    """The pipeline board with the query's filters (grade, tag, behind, owner)."""
+    """The pipeline board with the query's filters (grade, tag, behind, owner).
+
+    Each column carries its count and its first COLUMN_PAGE cards (a phone shows no more at
+    once); `stage` and `offset` ask for the next cards of one column.
+    """
     filters = board_service.Filters(
         grade=query.get("grade") or None,
         tag=query.get("tag") or None,
         behind=_flag(query.get("behind")),
         owner_id=_int(query.get("owner")),
     )
+    only, offset = query.get("stage") or None, _int(query.get("offset")) or 0
+    if offset < 0:
+        raise InvalidInput("error.invalid")
     now = services.now()
 
     async def read(session: Any) -> tuple[board_service.Board, list[tuple[int, str, str]]]:
@@ -81,31 +105,21 @@ async def board(services: Runtime, actor: Actor, query: Mapping[str, str]) -> di
         members = await figures.members(session, actor.team_id or 0) if lead else []
         return found, members
 
-    found, members = await services.db(read)
+    found, members = await services.db(read, handles_update=False)
     lang = actor.language
     return {
         "columns": [
             {
                 "stage": stage,
                 "title": services.text(lang, f"stage.{stage}"),
-                "cards": [
-                    {
-                        "id": c.id,
-                        "name": c.name,
-                        "company": c.company,
-                        "owner_id": c.owner_id,
-                        "stage": c.stage,
-                        "grade": c.grade,
-                        "tags": list(c.tags),
-                        "last_contact_at": _iso(c.last_contact_at),
-                        "behind_days": c.behind_days,
-                        "next_due_on": _iso(c.next_due_on),
-                        "next_text": c.next_text,
-                    }
-                    for c in cards
-                ],
+                "count": len(cards),
+                "offset": offset if stage == only else 0,
+                "cards": [_board_card(c) for c in cards[offset : offset + COLUMN_PAGE]]
+                if stage == only
+                else [_board_card(c) for c in cards[:COLUMN_PAGE]],
             }
             for stage, cards in found.columns
+            if only is None or stage == only
         ],
         "tags": found.tags,
         "total": found.total,

@@ -102,14 +102,19 @@ function relativeDays(iso) {
   return days <= 0 ? t("web.today") : t("web.days_ago", { days });
 }
 
-async function showBoard() {
+function boardQuery(extra) {
   const f = state.filters;
-  const query = new URLSearchParams();
+  const query = new URLSearchParams(extra || {});
   if (f.grade) query.set("grade", f.grade);
   if (f.tag) query.set("tag", f.tag);
   if (f.behind) query.set("behind", "1");
   if (f.owner) query.set("owner", f.owner);
-  const board = await api("GET", "/api/board?" + query);
+  return query;
+}
+
+async function showBoard() {
+  const f = state.filters;
+  const board = await api("GET", "/api/board?" + boardQuery());
   state.board = board;
   const chip = (label, pressed, onclick) => el("button", { class: "chip", type: "button", "aria-pressed": pressed ? "true" : "false", onclick }, label);
   const filters = el("div", { class: "filters", role: "toolbar" },
@@ -126,9 +131,22 @@ async function showBoard() {
   );
   const columns = board.columns.map((column) => {
     const box = el("div", { class: "column", dataset: { stage: column.stage } },
-      el("header", null, el("h2", null, column.title), el("span", { class: "count" }, column.cards.length)),
+      el("header", null, el("h2", null, column.title), el("span", { class: "count" }, column.count)),
       column.cards.map((card) => boardCard(card, board)),
-      column.cards.length ? null : el("p", { class: "hint" }, t("web.empty_column")));
+      column.count ? null : el("p", { class: "hint" }, t("web.empty_column")));
+    let shown = column.cards.length;
+    if (shown < column.count) {
+      const more = el("button", { class: "chip", type: "button", onclick: async () => {
+        try {
+          const next = await api("GET", "/api/board?" + boardQuery({ stage: column.stage, offset: String(shown) }));
+          const cards = next.columns[0].cards;
+          shown += cards.length;
+          more.before(...cards.map((card) => boardCard(card, board)));
+          if (shown >= column.count || !cards.length) more.remove();
+        } catch (error) { fail(error); }
+      } }, t("web.more"));
+      box.append(more);
+    }
     box.addEventListener("dragover", (e) => { e.preventDefault(); box.classList.add("drop"); });
     box.addEventListener("dragleave", () => box.classList.remove("drop"));
     box.addEventListener("drop", (e) => {
