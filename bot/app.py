@@ -45,6 +45,7 @@ from bot.telegram.gate import gate
 from bot.telegram.ordering import OrderedUpdateProcessor
 from bot.telegram.request import READ_TIMEOUT, RETRY_DELAYS, TelegramRequest
 from bot.telegram.routes import Route, router
+from bot.web.server import build_web_server
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ def build_application(wiring: Wiring) -> SalesApp:
     application: SalesApp = builder.build()
     application.bot_data.services = services
     application.bot_data.schedule = wiring.schedule
+    application.bot_data.web = build_web_server(services, token)
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, route in router.commands.items():
         application.add_handler(
@@ -254,9 +256,13 @@ async def _post_init(application: SalesApp) -> None:
     if link:
         application.bot_data.claim_link = link
         log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
+    if application.bot_data.web is not None:
+        await application.bot_data.web.start()
 
 
 async def _post_shutdown(application: SalesApp) -> None:
+    if application.bot_data.web is not None:
+        await application.bot_data.web.stop()
     services = application.bot_data.services
     if services is not None:
         services.heavy.close()

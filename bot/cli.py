@@ -135,12 +135,7 @@ async def _dispatch(settings: Settings, *, once: bool) -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", help="Your Telegram language.")
 def console(demo: bool, script: Path | None, database_url: str | None, lang: str) -> None:
     """Try the bot in the terminal: no Telegram, no token."""
-    try:
-        from bot.console.terminal import run_console, stdout_writer
-    except ModuleNotFoundError as exc:  # the stand-in's aiohttp comes with the console extra
-        if exc.name != "aiohttp":
-            raise
-        raise click.UsageError("The console needs the stand-in: pip install -e '.[console]'") from exc
+    from bot.console.terminal import run_console, stdout_writer
 
     settings = Settings()
     setup_logging(settings, quiet=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,6 +35,13 @@ class Settings(BaseSettings):
     concurrent_updates: int = Field(default=16, ge=1, alias="SALESBOT_CONCURRENT_UPDATES")
     # Worker processes for long CPU work (exports, charts); 0 runs it in threads of the bot's process.
     heavy_processes: int = Field(default=2, ge=0, alias="SALESBOT_HEAVY_PROCESSES")
+    # The Mini App's HTTP server (bot.web), run by `salesbot run` when web_url is set.
+    web_listen: str = Field(default="127.0.0.1", alias="SALESBOT_WEB_LISTEN")
+    web_port: int = Field(default=8080, ge=0, le=65535, alias="SALESBOT_WEB_PORT")
+    # Its public HTTPS address (behind a proxy that terminates HTTPS); None: no Mini App.
+    web_url: str | None = Field(default=None, alias="SALESBOT_WEB_URL")
+    # How long, in seconds, the initData Telegram gave the Mini App is accepted.
+    web_max_age: int = Field(default=86400, ge=1, alias="SALESBOT_WEB_MAX_AGE")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -54,6 +62,27 @@ class Settings(BaseSettings):
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         return value
+
+    @field_validator("web_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        """Telegram opens Mini Apps only over HTTPS; an empty value means none."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or parts.port == 0:
+            raise ValueError("SALESBOT_WEB_URL must be an https:// address, e.g. https://bot.example.com/app")
+        return value
+
+    @property
+    def web_origin(self) -> str | None:
+        """The Mini App's origin (scheme, host and any non-default port): what browsers send as Origin."""
+        if self.web_url is None:
+            return None
+        parts = urlsplit(self.web_url)
+        assert parts.hostname is not None  # checked by the validator
+        port = f":{parts.port}" if parts.port not in (None, 443) else ""
+        return f"https://{parts.hostname}{port}"
 
     @property
     def is_sqlite(self) -> bool:

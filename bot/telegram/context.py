@@ -17,6 +17,7 @@ from bot.storage.models import FlowState
 
 if TYPE_CHECKING:
     from bot.telegram.routes import Route
+    from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class AppData:
     updates_seen: bool = False
     # Set when this process gave way to another one polling with the same token.
     refused: bool = False
+    # The Mini App's HTTP server (bot.web.server), when SALESBOT_WEB_URL is set; started
+    # in post-init, stopped in post-shutdown.
+    web: WebServer | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]):

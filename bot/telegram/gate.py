@@ -17,7 +17,7 @@ from bot.domain.access import (
 )
 from bot.i18n import pick_language
 from bot.services import customers as customer_service
-from bot.services import team as team_service
+from bot.services import identity
 from bot.telegram.context import BotContext
 from bot.telegram.errors import report
 from bot.telegram.routes import Target, ident, parse, router
@@ -75,23 +75,9 @@ async def _identify(context: BotContext, user: User) -> None:
     services = context.services
     language = pick_language(user.language_code, services.settings.default_language)
     context.client_language = language  # until the actor is known (their saved choice)
-    known = services.identities.get(user.id)
-    if known is None:
-        read_at = services.identities.stamp()
-        actor, flow = await services.db(
-            lambda s: team_service.identify(
-                s,
-                telegram_id=user.id,
-                name=user.full_name,
-                username=user.username,
-                language=language,
-                admin_ids=services.settings.admin_ids,
-            ),
-            handles_update=False,  # bookkeeping: a kill after it leaves the update to do again
-        )
-        services.identities.remember(actor, flow, read_at=read_at)
-    else:
-        actor, flow = known.actor, known.flow
+    actor, flow = await identity.identify(
+        services, telegram_id=user.id, name=user.full_name, username=user.username, language=language
+    )
     context.actor, context.flow_state = actor, flow
 
 

@@ -1,0 +1,272 @@
+"""The Mini App's HTTP server: an entry point beside the Telegram handlers, over the same services.
+
+Every request carries the initData Telegram gave the Mini App (`Authorization: tma
+<initData>`), checked against the bot's token (bot.web.initdata); nothing is read without
+it. Its user is then identified as the bot's gate identifies a message's sender
+(bot.services.identity), and only staff get further. Each route calls one service
+function with that actor, so the bot's access rules (bot.domain.access) decide, once.
+
+Writes (any method but GET, HEAD and OPTIONS) must also come from the Mini App's own
+origin (the `Origin` header a browser sets) and carry a nonce (`X-Salesbot-Nonce`) not
+used before with the same initData, so a captured request cannot be sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.domain import card
+from bot.domain.access import Actor
+from bot.domain.card import Kind
+from bot.domain.errors import Busy, NotAllowed, NotFound
+from bot.i18n import pick_language
+from bot.runtime import Runtime
+from bot.services import cards as card_service
+from bot.services import identity
+from bot.services import team as team_service
+from bot.web import initdata
+
+log = logging.getLogger(__name__)
+
+NONCE_HEADER = "X-Salesbot-Nonce"
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Refused(Exception):
+    """A request answered with an error: its HTTP status and the catalogue key of its message."""
+
+    def __init__(self, status: int, key: str, reason: str = "") -> None:
+        self.status, self.key, self.reason = status, key, reason
+        super().__init__(f"{status} {key} {reason}".strip())
+
+
+@dataclass
+class Nonces:
+    """Write nonces already used, each with the initData it came with, until that initData expires.
+
+    In memory, so one process's; enough while the Mini App is served by the one `salesbot run`.
+    """
+
+    used: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # Past this many, expired entries are dropped before the next is kept.
+    tidy_at: int = 10000
+
+    def use(self, *, data_hash: str, nonce: str, until: datetime, now: datetime) -> bool:
+        """Mark a nonce used; False when it was already used with this initData."""
+        if len(self.used) >= self.tidy_at:
+            self.used = {key: end for key, end in self.used.items() if end >= now}
+        key = (data_hash, nonce)
+        if key in self.used:
+            return False
+        self.used[key] = until
+        return True
+
+
+SERVICES = web.AppKey("services", Runtime)
+TOKEN = web.AppKey("token", str)
+NONCES = web.AppKey("nonces", Nonces)
+ACTOR = web.RequestKey("actor", Actor)
+LANGUAGE = web.RequestKey("language", str)
+
+
+def build_web_app(services: Runtime, bot_token: str) -> web.Application:
+    """The Mini App's web application: initData check, access, and the API routes."""
+    app = web.Application(middlewares=[_guard])
+    app[SERVICES], app[TOKEN], app[NONCES] = services, bot_token, Nonces()
+    app.router.add_get("/api/me", me)
+    app.router.add_get(r"/api/customers/{customer_id:\d{1,9}}", customer)
+    return app
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Admit only staff with valid initData (and, for writes, the right origin and a new nonce).
+
+    Refusals become JSON errors in the user's language; an unexpected error is logged
+    with its traceback and answered with an apology.
+    """
+    services = request.app[SERVICES]
+    request[LANGUAGE] = _client_language(request, services)
+    try:
+        await _admit(request)
+        return await handler(request)
+    except Refused as refusal:
+        log.info("web: refused %s %s: %s", request.method, request.path, refusal)
+        return _error(request, refusal.status, refusal.key)
+    except web.HTTPNotFound:
+        return _error(request, 404, "plain.web.not_found")
+    except web.HTTPException:
+        raise  # aiohttp's own answers (405 for a wrong method, ...)
+    except Busy:
+        log.warning("web: database busy for %s %s", request.method, request.path)
+        return _error(request, 503, "plain.web.busy")
+    except Exception:
+        log.exception("web: %s %s failed", request.method, request.path)
+        return _error(request, 500, "plain.web.failed")
+
+
+async def _admit(request: web.Request) -> None:
+    app = request.app
+    services = app[SERVICES]
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "tma" or not raw.strip():
+        raise Refused(401, "plain.web.missing", "no initData")
+    now = services.now()
+    max_age = timedelta(seconds=services.settings.web_max_age)
+    try:
+        data = initdata.verify(raw.strip(), app[TOKEN], now=now, max_age=max_age)
+    except initdata.InitDataError as error:
+        expired = error.problem is initdata.Problem.EXPIRED
+        raise Refused(401, "plain.web.expired" if expired else "plain.web.invalid", str(error)) from error
+    default = services.settings.default_language
+    request[LANGUAGE] = language = pick_language(data.user.language_code, default)
+    if request.method not in READS:
+        _check_write(request, data, now=now, until=data.auth_date + max_age)
+    actor, _ = await identity.identify(
+        services,
+        telegram_id=data.user.id,
+        name=data.user.full_name,
+        username=data.user.username,
+        language=language,
+    )
+    request[LANGUAGE] = actor.language
+    if not actor.is_staff:
+        raise Refused(403, "plain.web.forbidden", f"user {actor.user_id} is {actor.role.value}")
+    request[ACTOR] = actor
+
+
+def _check_write(request: web.Request, data: initdata.InitData, *, now: datetime, until: datetime) -> None:
+    """A write must come from the Mini App's page and never be one received before."""
+    allowed = request.app[SERVICES].settings.web_origin
+    origin = request.headers.get("Origin")
+    if allowed is None or origin is None or origin.lower() != allowed:
+        raise Refused(403, "plain.web.bad_origin", f"origin {origin!r}")
+    nonce = request.headers.get(NONCE_HEADER, "")
+    if not _NONCE.match(nonce):
+        raise Refused(400, "plain.web.nonce", "no usable nonce")
+    if not request.app[NONCES].use(data_hash=data.hash, nonce=nonce, until=until, now=now):
+        raise Refused(409, "plain.web.replayed", "nonce used before")
+
+
+def _client_language(request: web.Request, services: Runtime) -> str:
+    """The browser's language, for errors told before the user is known."""
+    first = request.headers.get("Accept-Language", "").split(",", 1)[0].split(";", 1)[0].strip()
+    return pick_language(first or None, services.settings.default_language)
+
+
+def _error(request: web.Request, status: int, key: str) -> web.Response:
+    text = request.app[SERVICES].text(request[LANGUAGE], key)
+    return web.json_response({"error": key, "message": text}, status=status)
+
+
+# ---------------------------------------------------------------- routes
+
+
+async def me(request: web.Request) -> web.Response:
+    """Who the user is to the bot: role, team and language."""
+    services, actor = request.app[SERVICES], request[ACTOR]
+    team = None
+    if actor.team_id is not None:
+        team_id = actor.team_id
+        name = await services.db(lambda s: team_service.team_name(s, team_id))
+        team = {"id": team_id, "name": name}
+    return web.json_response(
+        {
+            "user_id": actor.user_id,
+            "role": actor.role.value,
+            "is_admin": actor.is_admin,
+            "team": team,
+            "language": actor.language,
+        }
+    )
+
+
+async def customer(request: web.Request) -> web.Response:
+    """A customer's card, as the bot's card reads it; 404 for one the user may not see."""
+    services, actor = request.app[SERVICES], request[ACTOR]
+    customer_id, today = int(request.match_info["customer_id"]), services.today()
+    try:
+        view = await services.db(
+            lambda s: card_service.card_view(s, actor, customer_id, with_history=False, today=today)
+        )
+    except (NotFound, NotAllowed) as error:
+        # Someone else's customer reads as missing, as in the bot: its existence is not told.
+        raise Refused(404, "plain.web.not_found", f"customer {customer_id}") from error
+    return web.json_response(card_json(view))
+
+
+def card_json(view: card_service.CardView) -> dict[str, Any]:
+    """A card's fields as stored (the Mini App renders them), with its stage, grade and owner."""
+    c = view.customer
+    fields: dict[str, Any] = {}
+    for spec in card.FIELDS:
+        if spec.kind is Kind.DATE:
+            fields[spec.key] = (
+                None
+                if c.birthday_month is None or c.birthday_day is None
+                else {
+                    "year": c.birthday_year,
+                    "month": c.birthday_month,
+                    "day": c.birthday_day,
+                    "lunar": c.birthday_lunar,
+                    "leap_month": c.birthday_leap,
+                }
+            )
+        else:
+            fields[spec.key] = getattr(c, spec.key) if spec.column else c.extra.get(spec.key)
+    return {
+        "id": c.id,
+        "team_id": c.team_id,
+        "owner_id": c.owner_id,
+        "owner": view.owner,
+        "stage": c.stage,
+        "grade": c.grade,
+        "fields": fields,
+    }
+
+
+class WebServer:
+    """The Mini App's server on its address, started and stopped with the bot (same event loop)."""
+
+    def __init__(self, app: web.Application, *, host: str, port: int) -> None:
+        self.app, self.host, self.port = app, host, port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on the configured address (port 0: any free one, then kept in `port`)."""
+        runner = web.AppRunner(self.app)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        address = runner.addresses[0]
+        self.port = address[1]
+        log.info("Mini App server listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+
+def build_web_server(services: Runtime, bot_token: str) -> WebServer | None:
+    """The Mini App's server as configured, or None when SALESBOT_WEB_URL is not set."""
+    settings = services.settings
+    if settings.web_url is None:
+        return None
+    return WebServer(build_web_app(services, bot_token), host=settings.web_listen, port=settings.web_port)
