@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -226,17 +228,17 @@ async def update_fields(
     *,
     changes: Mapping[str, str | None],
     now: datetime,
-    opened_at: datetime | None = None,
+    version: str | None = None,
 ) -> Customer:
     """Save a whole card form: each field set from its text (empty or None clears it).
 
     Every value is checked first, as `update_field` checks one; if any fails, nothing is
-    applied and FieldErrors names each bad field with its reason. With `opened_at` (the
-    card's `updated_at` when the form was opened), a card changed since, in the bot or
-    another form, is not overwritten (Changed).
+    applied and FieldErrors names each bad field with its reason. With `version` (the
+    card's `card_version` when the form was opened), a card whose fields changed since,
+    in the bot or another form, is not overwritten (Changed).
     """
     customer = await get_customer(session, actor, customer_id, edit=True)
-    if opened_at is not None and _same_moment(customer.updated_at) != _same_moment(opened_at):
+    if version is not None and card_version(customer) != version:
         raise Changed()
     today = now.date()
     errors: dict[str, InvalidInput] = {}
@@ -267,11 +269,25 @@ async def update_fields(
     return customer
 
 
-def _same_moment(moment: datetime | None) -> datetime | None:
-    """A stored time comparable with one given back by a form (UTC, whole microseconds)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def card_version(customer: Customer) -> str:
+    """A short fingerprint of every field of a card (and its stage and grade): a form opened
+    at one version is saved only over the same one."""
+    values = [
+        customer.stage,
+        customer.grade,
+        customer.birthday_year,
+        customer.birthday_month,
+        customer.birthday_day,
+        customer.birthday_lunar,
+        customer.birthday_leap,
+        *(
+            (getattr(customer, spec.key) if spec.column else customer.extra.get(spec.key))
+            for spec in card.FIELDS
+            if spec.kind is not Kind.DATE
+        ),
+    ]
+    raw = json.dumps(values, ensure_ascii=False, default=str, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def _field_text(customer: Customer, spec: FieldSpec) -> str:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -25,13 +26,13 @@ from aiohttp import web
 from bot.domain import card
 from bot.domain.access import Actor
 from bot.domain.card import Kind
-from bot.domain.errors import Busy, NotAllowed, NotFound
+from bot.domain.errors import Busy, Changed, FieldErrors, InvalidInput, NotAllowed, NotFound, SalesbotError
 from bot.i18n import pick_language
 from bot.runtime import Runtime
 from bot.services import cards as card_service
 from bot.services import identity
 from bot.services import team as team_service
-from bot.web import initdata
+from bot.web import initdata, views
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,34 @@ ACTOR = web.RequestKey("actor", Actor)
 LANGUAGE = web.RequestKey("language", str)
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+PAGES = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css"}
+API = "/api/"
+
+
 def build_web_app(services: Runtime, bot_token: str) -> web.Application:
-    """The Mini App's web application: initData check, access, and the API routes."""
+    """The Mini App's web application: its page, then the initData check, access, and the API routes."""
     app = web.Application(middlewares=[_guard])
     app[SERVICES], app[TOKEN], app[NONCES] = services, bot_token, Nonces()
+    for path in PAGES:
+        app.router.add_get(path, page)
     app.router.add_get("/api/me", me)
+    app.router.add_get("/api/texts", texts)
+    app.router.add_get("/api/board", board)
+    app.router.add_get("/api/dashboard", dashboard)
+    app.router.add_get("/api/dashboard/day", dashboard_day)
     app.router.add_get(r"/api/customers/{customer_id:\d{1,9}}", customer)
+    app.router.add_patch(r"/api/customers/{customer_id:\d{1,9}}", save_card)
+    app.router.add_get(r"/api/customers/{customer_id:\d{1,9}}/form", card_form)
+    app.router.add_post(r"/api/customers/{customer_id:\d{1,9}}/stage", move_stage)
     return app
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    """The Mini App's page and its script and style: no data in them, so no initData needed."""
+    response = web.FileResponse(STATIC / PAGES[request.path])
+    response.headers["Cache-Control"] = "no-cache"  # revalidated: a new version shows at once
+    return response
 
 
 @web.middleware
@@ -98,7 +120,8 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     services = request.app[SERVICES]
     request[LANGUAGE] = _client_language(request, services)
     try:
-        await _admit(request)
+        if request.path.startswith(API):
+            await _admit(request)
         return await handler(request)
     except Refused as refusal:
         log.info("web: refused %s %s: %s", request.method, request.path, refusal)
@@ -110,6 +133,24 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Busy:
         log.warning("web: database busy for %s %s", request.method, request.path)
         return _error(request, 503, "plain.web.busy")
+    except FieldErrors as errors:  # every bad field of a form, each with its reason
+        language = request[LANGUAGE]
+        body = {
+            "error": errors.key,
+            "message": services.text(language, errors.key, **errors.params),
+            "errors": {key: services.text(language, e.key, **e.params) for key, e in errors.errors.items()},
+        }
+        return web.json_response(body, status=422)
+    except (NotFound, NotAllowed) as error:
+        # Something the user may not see reads as missing, as in the bot: its existence is not told.
+        log.info("web: %s %s: %s", request.method, request.path, type(error).__name__)
+        return _error(request, 404, "plain.web.not_found")
+    except Changed as error:
+        return _error(request, 409, error.key)
+    except SalesbotError as error:  # bad input and the like: the bot's own words for it
+        language = request[LANGUAGE]
+        body = {"error": error.key, "message": services.text(language, error.key, **error.params)}
+        return web.json_response(body, status=422)
     except Exception:
         log.exception("web: %s %s failed", request.method, request.path)
         return _error(request, 500, "plain.web.failed")
@@ -270,3 +311,57 @@ def build_web_server(services: Runtime, bot_token: str) -> WebServer | None:
     if settings.web_url is None:
         return None
     return WebServer(build_web_app(services, bot_token), host=settings.web_listen, port=settings.web_port)
+
+
+# ---------------------------------------------------------------- the screens' data (bot.web.views)
+
+
+def _body(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("error.invalid")
+    return data
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        return _body(await request.json())
+    except ValueError:
+        raise InvalidInput("error.invalid") from None
+
+
+async def texts(request: web.Request) -> web.Response:
+    """The page's texts in the user's language."""
+    return web.json_response(views.texts(request.app[SERVICES], request[ACTOR]))
+
+
+async def board(request: web.Request) -> web.Response:
+    """The pipeline board (filters in the query)."""
+    return web.json_response(await views.board(request.app[SERVICES], request[ACTOR], request.query))
+
+
+async def card_form(request: web.Request) -> web.Response:
+    """The whole card as one form, with its newest notes."""
+    customer_id = int(request.match_info["customer_id"])
+    return web.json_response(await views.card_form(request.app[SERVICES], request[ACTOR], customer_id))
+
+
+async def save_card(request: web.Request) -> web.Response:
+    """Save the card form's changes (all or nothing)."""
+    customer_id, body = int(request.match_info["customer_id"]), await _json(request)
+    return web.json_response(await views.save_card(request.app[SERVICES], request[ACTOR], customer_id, body))
+
+
+async def move_stage(request: web.Request) -> web.Response:
+    """Move a customer to another stage."""
+    customer_id, body = int(request.match_info["customer_id"]), await _json(request)
+    return web.json_response(await views.move_stage(request.app[SERVICES], request[ACTOR], customer_id, body))
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    """The lead's dashboard."""
+    return web.json_response(await views.dashboard(request.app[SERVICES], request[ACTOR], request.query))
+
+
+async def dashboard_day(request: web.Request) -> web.Response:
+    """The customers behind one day's bar."""
+    return web.json_response(await views.dashboard_day(request.app[SERVICES], request[ACTOR], request.query))

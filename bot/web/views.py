@@ -214,7 +214,7 @@ async def card_form(services: Runtime, actor: Actor, customer_id: int) -> dict[s
         "name": customer.name,
         "subtitle": subtitle,
         "stage": customer.stage,
-        "updated_at": _iso(customer.updated_at),
+        "version": customer_service.card_version(customer),  # type: ignore[arg-type]
         "sections": sections,
         "timeline": [
             {
@@ -234,17 +234,6 @@ async def card_form(services: Runtime, actor: Actor, customer_id: int) -> dict[s
     }
 
 
-def _opened_at(raw: Any) -> datetime | None:
-    if raw in (None, ""):
-        return None
-    if not isinstance(raw, str):
-        raise InvalidInput("error.invalid")
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("error.invalid") from None
-
-
 async def save_card(
     services: Runtime, actor: Actor, customer_id: int, body: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -254,14 +243,16 @@ async def save_card(
         isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in changes.items()
     ):
         raise InvalidInput("error.invalid")
-    opened_at = _opened_at(body.get("opened_at"))
+    version = body.get("version")
+    if version is not None and not isinstance(version, str):
+        raise InvalidInput("error.invalid")
     now = services.now()
     customer = await services.db(
         lambda s: customer_service.update_fields(
-            s, actor, customer_id, changes=changes, now=now, opened_at=opened_at
+            s, actor, customer_id, changes=changes, now=now, version=version
         )
     )
-    return {"id": customer_id, "updated_at": _iso(customer.updated_at)}
+    return {"id": customer_id, "version": customer_service.card_version(customer)}
 
 
 async def dashboard(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:

@@ -326,3 +326,87 @@ async def test_an_unexpected_error_is_logged_and_answered_with_an_apology(
     logged = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "bot.web.server"]
     assert len(logged) == 1 and logged[0].exc_info is not None
     caplog.clear()  # expected here: the autouse check fails any other test that logs one
+
+
+# ---------------------------------------------------------------- the screens
+
+
+class Writer:
+    """Writes as the Mini App's page makes them: its origin and a fresh nonce each."""
+
+    def __init__(self, http: Api) -> None:
+        self.http, self.count = http, 0
+
+    async def send(self, method: str, path: str, user_id: int, body: Any) -> tuple[int, Any]:
+        self.count += 1
+        headers = {
+            "Authorization": "tma " + init_data(self.http.bot, user_id),
+            "Origin": ORIGIN,
+            NONCE_HEADER: f"page-nonce-{self.count:016d}",
+        }
+        async with self.http.session.request(
+            method, self.http.base + path, data=json.dumps(body), headers=headers
+        ) as response:
+            return response.status, await response.json()
+
+
+async def test_the_page_is_served_without_initdata_and_its_data_only_with_it(
+    http: Api, web_bot: Driver
+) -> None:
+    for path, kind in (("/", "text/html"), ("/app.js", "javascript"), ("/app.css", "text/css")):
+        async with http.session.get(http.base + path) as response:
+            assert response.status == 200 and kind in response.headers["Content-Type"], path
+            assert "tma" not in (await response.text())[:0]  # the page itself carries no data
+    status, body = await http.get("/api/board")
+    assert status == 401
+    error(body, "plain.web.missing")
+
+
+async def test_a_rep_moves_a_card_and_edits_it_and_the_bot_shows_both(http: Api, web_bot: Driver) -> None:
+    await build_world(web_bot)
+    cid = await add_customer(web_bot, REP, "张伟")
+    writer = Writer(http)
+    status, board = await http.get("/api/board", REP)
+    assert status == 200 and [c["name"] for col in board["columns"] for c in col["cards"]] == ["张伟"]
+    status, moved = await writer.send("POST", f"/api/customers/{cid}/stage", REP, {"stage": "closing"})
+    assert (status, moved["stage"], moved["title"]) == (200, "closing", "促成交易")
+    status, form = await http.get(f"/api/customers/{cid}/form", REP)
+    assert status == 200
+    body = {"changes": {"birthday": "农历八月十五", "email": "nope"}, "version": form["version"]}
+    status, refused = await writer.send("PATCH", f"/api/customers/{cid}", REP, body)
+    assert status == 422 and set(refused["errors"]) == {"email"}
+    assert refused["errors"]["email"] == TEXTS.text("zh", "error.email")
+    body["changes"] = {"birthday": "农历八月十五"}
+    status, _ = await writer.send("PATCH", f"/api/customers/{cid}", REP, body)
+    assert status == 200
+    replies = await web_bot.send(REP, "张伟")
+    assert "促成交易" in texts(replies)
+    assert "八月十五" in texts(await web_bot.press(REP, "个人"))
+    # The form as it was opened is now out of date: a second save from it is refused.
+    status, stale = await writer.send("PATCH", f"/api/customers/{cid}", REP, body)
+    assert status == 409 and stale["error"] == "error.changed"
+    # Another rep's customer: refused as not there, and nothing moves.
+    status, _ = await writer.send("POST", f"/api/customers/{cid}/stage", REP2, {"stage": "won"})
+    assert status == 404
+    status, _ = await http.get(f"/api/customers/{cid}/form", REP2)
+    assert status == 404
+    status, bad = await writer.send("POST", f"/api/customers/{cid}/stage", REP, {"stage": "nowhere"})
+    assert status == 422 and bad["message"] == TEXTS.text("zh", "error.unknown_choice")
+
+
+async def test_the_leads_dashboard_over_http_and_a_rep_is_refused_it(http: Api, web_bot: Driver) -> None:
+    await build_world(web_bot)
+    cid = await add_customer(web_bot, REP, "张伟")
+    await web_bot.send(REP, "张伟")
+    await web_bot.press(REP, "记录")
+    await web_bot.send(REP, "见面聊了新品")
+    status, data = await http.get("/api/dashboard?days=7", LEAD)
+    assert status == 200 and len(data["days"]) == 7 and data["days"][-1]["notes"] == 1
+    status, day = await http.get(f"/api/dashboard/day?day={data['days'][-1]['day']}", LEAD)
+    assert status == 200 and [c["id"] for c in day["customers"]] == [cid]
+    status, _ = await http.get("/api/dashboard?days=7", REP)
+    assert status == 404
+    status, _ = await http.get("/api/dashboard/day?day=yesterday", LEAD)
+    assert status == 422
+    status, texts_ = await http.get("/api/texts", LEAD)
+    assert status == 200 and texts_["web.save"] == "保存"

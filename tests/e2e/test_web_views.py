@@ -60,9 +60,9 @@ async def test_the_card_form_saves_with_the_bots_parsing_and_the_bot_shows_it(
 
     clock.advance(minutes=5)
     saved = await views.save_card(
-        services, rep, zhang, {"changes": {"birthday": "农历八月十五"}, "opened_at": form["updated_at"]}
+        services, rep, zhang, {"changes": {"birthday": "农历八月十五"}, "version": form["version"]}
     )
-    assert saved["updated_at"] != form["updated_at"]
+    assert saved["version"] != form["version"]
     await bot.send(REP, "张伟")
     replies = await bot.press(REP, "个人")
     assert "八月十五" in texts(replies)  # the bot's card shows the birthday typed in the form

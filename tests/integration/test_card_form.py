@@ -77,7 +77,7 @@ async def test_a_form_saves_every_field_with_the_bots_parsing(engine: AsyncEngin
     assert card.company == "静雅花艺" and card.email == "wang@example.com"
     assert card.tags == ["vip", "tea"] and card.contact_every_days == 10
     assert card.phone is None and card.phone_digits is None
-    assert card.updated_at is not None and svc._same_moment(card.updated_at) == NOW
+    assert card.updated_at is not None and card.updated_at.replace(tzinfo=UTC) == NOW
     assert "静雅花艺".lower() in (card.search_text or "")  # found by the bot's search at once
 
 
@@ -114,17 +114,16 @@ async def test_every_bad_field_is_named_and_nothing_is_applied(engine: AsyncEngi
 async def test_a_card_changed_meanwhile_is_not_overwritten(engine: AsyncEngine) -> None:
     sessions, team, wang = await _build(engine)
     amy = Actor(AMY, Role.REP, team)
-    opened = (await _card(sessions, wang)).updated_at
-    assert opened is not None
+    opened = svc.card_version(await _card(sessions, wang))
     async with transaction(sessions) as session:  # the bot edits the card meanwhile
         await svc.update_field(session, amy, wang, key="company", raw="From the chat", now=NOW)
     async with transaction(sessions) as session:
         with pytest.raises(Changed):
             await svc.update_fields(
-                session, amy, wang, changes={"company": "From the form"}, now=NOW, opened_at=opened
+                session, amy, wang, changes={"company": "From the form"}, now=NOW, version=opened
             )
     assert (await _card(sessions, wang)).company == "From the chat"
-    fresh = (await _card(sessions, wang)).updated_at
+    fresh = svc.card_version(await _card(sessions, wang))
     async with transaction(sessions) as session:
         await svc.update_fields(
             session,
@@ -132,7 +131,7 @@ async def test_a_card_changed_meanwhile_is_not_overwritten(engine: AsyncEngine) 
             wang,
             changes={"company": "From the form"},
             now=NOW + timedelta(minutes=1),
-            opened_at=fresh,
+            version=fresh,
         )
     assert (await _card(sessions, wang)).company == "From the form"
 

@@ -36,16 +36,22 @@ function toast(text) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 3500);
 }
 
-let nonceCounter = 0;
+function nonce() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function api(method, path, body) {
   const headers = { Authorization: "tma " + (tg ? tg.initData : "") };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") headers["X-Request-Nonce"] = Date.now().toString(36) + "-" + (++nonceCounter) + "-" + Math.random().toString(36).slice(2);
+  // A write carries a nonce never sent before: the server refuses a request received twice.
+  if (method !== "GET") headers["X-Salesbot-Nonce"] = nonce();
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let data = null;
   try { data = await response.json(); } catch (_) { data = null; }
   if (!response.ok) {
-    const error = new Error((data && data.text) || response.statusText);
+    const error = new Error((data && data.message) || response.statusText);
     error.status = response.status;
     error.data = data;
     throw error;
@@ -232,7 +238,7 @@ async function showCard(id) {
     for (const label of app.querySelectorAll("label.field")) { label.classList.remove("bad"); label.querySelector(".error").textContent = ""; }
     if (tg) tg.MainButton.showProgress();
     try {
-      await api("PATCH", "/api/customers/" + id, { changes, opened_at: form.updated_at });
+      await api("PATCH", "/api/customers/" + id, { changes, version: form.version });
       toast(t("web.saved"));
       await showCard(id);
     } catch (error) {
