@@ -14,6 +14,9 @@ Language = Literal["zh", "en"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+LOOPBACK = ("127.0.0.1", "localhost")  # where a Mini App may be served over plain http
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with."""
 
@@ -66,11 +69,16 @@ class Settings(BaseSettings):
     @field_validator("web_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        """Telegram opens Mini Apps only over HTTPS; an empty value means none."""
+        """Telegram opens Mini Apps only over HTTPS; an empty value means none.
+
+        Plain http is accepted only on this machine's loopback address, where `salesbot
+        console --demo` serves the Mini App to a desktop browser.
+        """
         if not value:
             return None
         parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname or parts.port == 0:
+        local = parts.scheme == "http" and parts.hostname in LOOPBACK
+        if (parts.scheme != "https" and not local) or not parts.hostname or parts.port == 0:
             raise ValueError("SALESBOT_WEB_URL must be an https:// address, e.g. https://bot.example.com/app")
         return value
 
@@ -81,8 +89,9 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(self.web_url)
         assert parts.hostname is not None  # checked by the validator
-        port = f":{parts.port}" if parts.port not in (None, 443) else ""
-        return f"https://{parts.hostname}{port}"
+        default = 443 if parts.scheme == "https" else 80
+        port = f":{parts.port}" if parts.port not in (None, default) else ""
+        return f"{parts.scheme}://{parts.hostname}{port}"
 
     @property
     def is_sqlite(self) -> bool:

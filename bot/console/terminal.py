@@ -11,18 +11,23 @@ import asyncio
 import html
 import re
 import shlex
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from bot.app import CONSOLE_TOKEN
+from bot.config import Settings
 from bot.console.demo import load_demo, rep_invite
 from bot.console.driver import Driver, running_bot
 from bot.scheduling.jobs import plan_now
 from bot.storage.db import transaction
+from bot.web import initdata
 from botapi_standin import BotEvent, Copied, SentMessage
 
 YOU = 1001
@@ -232,7 +237,8 @@ async def run_console(
     engine = make_engine(database_url)
     await upgrade(engine)
     clock = ShiftedClock()
-    async with running_bot(engine=engine, schedule=True, clock=clock) as driver:
+    settings = _with_mini_app(database_url) if demo else None
+    async with running_bot(engine=engine, schedule=True, clock=clock, settings=settings) as driver:
         console = Console(driver=driver, write=write, clock=clock)
         driver.standin.subscribe(console.on_event)
         for key, (uid, name) in PEOPLE.items():
@@ -252,6 +258,10 @@ async def run_console(
                 code = await rep_invite(session, team_id=team_id, now=now)
             console.links["join"] = code
             write(f"Demo team loaded. To join it as a new rep, type :join (or /start {code}).")
+            for key, role in (("rep", "rep"), ("lead", "lead")):
+                link = mini_app_link(driver, *PEOPLE[key], language=language)
+                if link:
+                    write(f"Mini App as {PEOPLE[key][1]} ({role}), in a desktop browser: {link}")
         if claim:
             console.links["claim"] = claim.rsplit("=", 1)[-1]
             if not demo:
@@ -265,6 +275,33 @@ async def run_console(
                 if not await console.handle(line):
                     break
     await engine.dispose()
+
+
+def _with_mini_app(database_url: str) -> Settings:
+    """Settings that serve the Mini App on a free loopback port (for a desktop browser)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return Settings(
+        DATABASE_URL=database_url,
+        SALESBOT_WEB_URL=f"http://127.0.0.1:{port}/",
+        SALESBOT_WEB_LISTEN="127.0.0.1",
+        SALESBOT_WEB_PORT=port,
+    )
+
+
+def mini_app_link(driver: Driver, user_id: int, name: str, *, language: str) -> str | None:
+    """The Mini App's address with initData for this user, signed with the console's token as
+    Telegram would sign it, in the hash where Telegram puts it (`tgWebAppData`)."""
+    server = driver.app.bot_data.web
+    if server is None:
+        return None
+    fields = {
+        "user": initdata.user_field(user_id, name, language_code=language),
+        "auth_date": str(int(driver.services.now().timestamp())),
+    }
+    signed = initdata.sign(fields, CONSOLE_TOKEN)
+    return f"http://127.0.0.1:{server.port}/#tgWebAppData={quote(signed, safe='')}&tgWebAppPlatform=unknown"
 
 
 async def _interactive(console: Console, write: Callable[[str], None]) -> None:

@@ -112,3 +112,53 @@ def test_every_command_is_registered_by_the_application_itself() -> None:
     assert {"today", "remind", "play", "stats", "note", "find", "team", "stop", "digest", "report"} <= set(
         out
     )
+
+
+def test_the_demo_prints_mini_app_links_for_its_rep_and_lead(tmp_path: Path) -> None:
+    script = tmp_path / "nothing.txt"
+    script.write_text("", encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'console.db'}"
+    result = CliRunner().invoke(main, ["console", "--demo", "--database", database, "--script", str(script)])
+    assert result.exit_code == 0, result.output
+    links = re.findall(
+        r"Mini App as (.+?) \((rep|lead)\), in a desktop browser: (http://127\.0\.0\.1:\d+/#tgWebAppData=\S+)",
+        result.output,
+    )
+    assert [(name, role) for name, role, _ in links] == [("王芳 Wang Fang", "rep"), ("李娜 Li Na", "lead")]
+
+
+async def test_a_demo_link_opens_the_mini_app_as_that_person(tmp_path: Path) -> None:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    import aiohttp
+
+    from bot.console.demo import load_demo
+    from bot.console.driver import running_bot
+    from bot.console.terminal import PEOPLE, _with_mini_app, mini_app_link
+    from bot.storage.db import transaction
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    async with running_bot(database_url=url, settings=_with_mini_app(url)) as driver:
+        async with transaction(driver.services.sessions) as session:
+            await load_demo(session, now=driver.services.now())
+        link = mini_app_link(driver, *PEOPLE["rep"], language="zh-hans")
+        assert link is not None
+        parts = urlsplit(link)
+        signed = unquote(parse_qs(parts.fragment)["tgWebAppData"][0])
+        base = f"{parts.scheme}://{parts.netloc}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "/") as page:
+                assert page.status == 200 and "app.js" in await page.text()
+            headers = {"Authorization": f"tma {signed}"}
+            async with http.get(base + "/api/board", headers=headers) as answer:
+                assert answer.status == 200
+                board = await answer.json()
+            names = {card["name"] for column in board["columns"] for card in column["cards"]}
+            assert "张伟" in names
+            customer = next(c for col in board["columns"] for c in col["cards"] if c["name"] == "张伟")
+            # A write from the page (its own origin, a fresh nonce) goes through, as in Telegram.
+            write = {**headers, "Origin": base, "X-Salesbot-Nonce": "console-demo-nonce-0001"}
+            async with http.post(
+                f"{base}/api/customers/{customer['id']}/stage", json={"stage": "closing"}, headers=write
+            ) as moved:
+                assert moved.status == 200, await moved.text()

@@ -3,7 +3,23 @@
 // Every request carries Telegram's initData; every text comes from the bot's catalogues.
 "use strict";
 
-const tg = window.Telegram && window.Telegram.WebApp;
+// Inside Telegram, its script gives `Telegram.WebApp`. In a desktop browser (the console's
+// demo link), the page takes the sign-in data from the link itself, as Telegram does, and
+// shows its own Back and Save buttons instead of Telegram's.
+const inTelegram = Boolean(window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.platform !== "unknown");
+const tg = (window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.initData) ? window.Telegram.WebApp : fromLink();
+
+function fromLink() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  let data = params.get("tgWebAppData");
+  try {
+    if (data) sessionStorage.setItem("tgWebAppData", data); else data = sessionStorage.getItem("tgWebAppData");
+  } catch (_) { /* storage refused: the link's data still works until the page is left */ }
+  const noop = () => {};
+  const button = { setText: noop, show: noop, hide: noop, onClick: noop, offClick: noop, showProgress: noop, hideProgress: noop };
+  return { initData: data || "", initDataUnsafe: {}, platform: "unknown", ready: noop, expand: noop,
+    BackButton: button, MainButton: button, HapticFeedback: { notificationOccurred: noop } };
+}
 const state = { me: null, texts: {}, board: null, filters: { grade: "", tag: "", behind: false, owner: "" } };
 const app = document.getElementById("app");
 
@@ -43,7 +59,7 @@ function nonce() {
 }
 
 async function api(method, path, body) {
-  const headers = { Authorization: "tma " + (tg ? tg.initData : "") };
+  const headers = { Authorization: "tma " + tg.initData };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // A write carries a nonce never sent before: the server refuses a request received twice.
   if (method !== "GET") headers["X-Salesbot-Nonce"] = nonce();
@@ -69,14 +85,27 @@ function go(hash) {
   if (location.hash === hash) route(); else location.hash = hash;
 }
 
+// Outside Telegram: a bar of the page's own with Back and the main action.
+const pagebar = inTelegram ? null : document.body.appendChild(el("nav", { class: "pagebar" }));
+const pageBack = pagebar ? pagebar.appendChild(el("button", { class: "chip", type: "button", hidden: true, onclick: back }, "←")) : null;
+const pageMain = pagebar ? pagebar.appendChild(el("button", { class: "main", type: "button", hidden: true })) : null;
+
+function back() {
+  if (location.hash.startsWith("#card")) history.back(); else go("#board");
+}
+
 function setBack(visible) {
-  if (!tg) return;
+  if (pageBack) pageBack.hidden = !visible;
   if (visible) tg.BackButton.show(); else tg.BackButton.hide();
 }
 
 let mainAction = null;
 function setMain(text, action) {
-  if (!tg) return;
+  if (pageMain) {
+    pageMain.hidden = !action;
+    pageMain.textContent = text || "";
+    pageMain.onclick = action;
+  }
   if (mainAction) tg.MainButton.offClick(mainAction);
   mainAction = action;
   if (action) {
@@ -193,7 +222,7 @@ function boardCard(card, board) {
 async function moveTo(id, stage) {
   try {
     const moved = await api("POST", "/api/customers/" + id + "/stage", { stage });
-    if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred("success");
+    if (tg.HapticFeedback) tg.HapticFeedback.notificationOccurred("success");
     toast(t("web.moved", { stage: moved.title }));
     await showBoard();
   } catch (error) { fail(error); }
@@ -236,7 +265,7 @@ async function showCard(id) {
     }
     if (!Object.keys(changes).length) { toast(t("web.nothing_changed")); return; }
     for (const label of app.querySelectorAll("label.field")) { label.classList.remove("bad"); label.querySelector(".error").textContent = ""; }
-    if (tg) tg.MainButton.showProgress();
+    tg.MainButton.showProgress();
     try {
       await api("PATCH", "/api/customers/" + id, { changes, version: form.version });
       toast(t("web.saved"));
@@ -250,7 +279,7 @@ async function showCard(id) {
       }
       fail(error);
     } finally {
-      if (tg) tg.MainButton.hideProgress();
+      tg.MainButton.hideProgress();
     }
   };
   setMain(t("web.save"), save);
@@ -312,13 +341,9 @@ async function showDashboard(choice) {
 // ------------------------------------------------------------------ start
 
 async function start() {
-  if (tg) {
-    tg.ready();
-    tg.expand();
-    tg.BackButton.onClick(() => {
-      if (location.hash.startsWith("#card")) history.back(); else go("#board");
-    });
-  }
+  tg.ready();
+  tg.expand();
+  tg.BackButton.onClick(back);
   try {
     state.me = await api("GET", "/api/me");
     state.texts = await api("GET", "/api/texts");
@@ -328,7 +353,8 @@ async function start() {
     return;
   }
   window.addEventListener("hashchange", route);
-  if (!location.hash && tg && tg.initDataUnsafe && tg.initDataUnsafe.start_param) {
+  if (location.hash.startsWith("#tgWebApp")) history.replaceState(null, "", "#board");
+  if (tg.initDataUnsafe && tg.initDataUnsafe.start_param) {
     location.hash = "#" + tg.initDataUnsafe.start_param.replace("_", "/");
   }
   await route();
