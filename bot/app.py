@@ -45,7 +45,6 @@ from bot.telegram.gate import gate
 from bot.telegram.ordering import OrderedUpdateProcessor
 from bot.telegram.request import READ_TIMEOUT, RETRY_DELAYS, TelegramRequest
 from bot.telegram.routes import Route, router
-from bot.web.server import build_web_server
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +219,11 @@ def build_application(wiring: Wiring) -> SalesApp:
     application: SalesApp = builder.build()
     application.bot_data.services = services
     application.bot_data.schedule = wiring.schedule
-    application.bot_data.web = build_web_server(services, token)
+    if settings.web_url is not None:
+        # Imported only here: a bot without the Mini App (and `salesbot dispatch`) loads no aiohttp.
+        from bot.web.server import build_web_server
+
+        application.bot_data.web = build_web_server(services, token)
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, route in router.commands.items():
         application.add_handler(
