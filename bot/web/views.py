@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain import card
 from bot.domain.access import Actor, Role
@@ -179,6 +180,7 @@ async def card_form(services: Runtime, actor: Actor, customer_id: int) -> dict[s
     view, notes = await services.db(read, handles_update=False)
     customer, lang = view.customer, actor.language
     t = services.text
+    tz = ZoneInfo(services.settings.default_timezone)  # as the bot's timeline shows times
     sections = []
     for section in FORM_SECTIONS:
         fields = []
@@ -219,7 +221,9 @@ async def card_form(services: Runtime, actor: Actor, customer_id: int) -> dict[s
         "timeline": [
             {
                 "id": note.id,
-                "when": note.created_at.strftime("%Y-%m-%d %H:%M") if note.created_at else None,
+                "when": note.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                if note.created_at
+                else None,
                 "author": notes.authors.get(note.author_id or 0),
                 "kind": t(lang, f"note_kind.{note.kind}")
                 if services.catalogue.has(f"note_kind.{note.kind}")

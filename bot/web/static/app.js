@@ -118,7 +118,7 @@ function setMain(text, action) {
 }
 
 async function route() {
-  const [screen, arg] = location.hash.replace(/^#/, "").split("/");
+  const [screen, arg] = location.hash.replace(/^#/, "").split("&")[0].split("/");
   setMain(null, null);
   try {
     if (screen === "card" && arg) { setBack(true); await showCard(Number(arg)); }
@@ -165,7 +165,7 @@ async function showBoard() {
     state.me.role === "lead" ? chip(t("web.dashboard"), false, () => go("#dashboard")) : null,
   );
   const columns = board.columns.map((column) => {
-    const box = el("div", { class: "column", dataset: { stage: column.stage } },
+    const box = el("div", { class: column.count ? "column" : "column empty", dataset: { stage: column.stage } },
       el("header", null, el("h2", null, column.title), el("span", { class: "count" }, column.count)),
       column.cards.map((card) => boardCard(card, board)),
       column.count ? null : el("p", { class: "hint" }, t("web.empty_column")));
@@ -256,7 +256,7 @@ async function showCard(id) {
       entry.file_kind === "photo" && entry.file_url ? el("img", { src: entry.file_url, alt: entry.text || "", loading: "lazy" }) : null,
       (entry.file_kind === "voice" || entry.file_kind === "audio") && entry.file_url ? el("audio", { src: entry.file_url, controls: true, preload: "none" }) : null,
     ))) : el("p", { class: "hint" }, t("web.no_notes")));
-  app.replaceChildren(el("h1", null, form.name), el("p", { class: "hint" }, form.subtitle), groups, timeline);
+  app.replaceChildren(el("h1", null, form.name), el("p", { class: "hint" }, form.subtitle), ...groups, timeline);
 
   const save = async () => {
     const changes = {};
@@ -353,7 +353,10 @@ async function start() {
     return;
   }
   window.addEventListener("hashchange", route);
-  if (location.hash.startsWith("#tgWebApp")) history.replaceState(null, "", "#board");
+  if (location.hash.includes("tgWebApp")) {  // Telegram's launch data: keep only the screen asked for
+    const screen = location.hash.replace(/^#/, "").split("&")[0];
+    history.replaceState(null, "", "#" + (screen.startsWith("tgWebApp") ? "board" : screen));
+  }
   if (tg.initDataUnsafe && tg.initDataUnsafe.start_param) {
     location.hash = "#" + tg.initDataUnsafe.start_param.replace("_", "/");
   }
