@@ -19,6 +19,15 @@ if [ -z "$(pg_bin)" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql >/dev/null
 fi
 PGBIN="$(pg_bin)"
+
+# 3. Debian's Chromium for the Mini App's browser tests (tests/browser), driven by Playwright
+# (no browser download), and CJK fonts so that its Chinese screenshots show Chinese.
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  echo "installing Chromium and CJK fonts from Debian's packages"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium fonts-noto-cjk >/dev/null
+fi
 PGDATA="$(mktemp -d /tmp/salesbot-pg.XXXXXX)"
 RUN=()
 if [ "$(id -u)" = 0 ]; then
@@ -36,12 +45,12 @@ stop_pg() { "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$P
 trap stop_pg EXIT
 "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U salesbot salesbot_test
 
-# 3. Lint and types.
+# 4. Lint and types.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy bot botapi_standin
 
-# 4. The suite on SQLite, then on PostgreSQL.
+# 5. The suite on SQLite, then on PostgreSQL.
 echo "== tests on SQLite =="
 .venv/bin/pytest -q -p no:cacheprovider "$@"
 echo "== tests on PostgreSQL =="
