@@ -113,7 +113,9 @@
     applyViewport();
     emit("viewportChanged", { isStateStable: Boolean(isStateStable) });
   }
-  window.addEventListener("resize", () => viewportChanged(window.innerHeight, true));
+  window.addEventListener("resize", () => {
+    if (window.innerHeight !== height) viewportChanged(window.innerHeight, true);
+  });
 
   // The Back button, at the top of the Telegram interface.
   const back = (config.BackButton = { isVisible: false });
