@@ -21,7 +21,8 @@ fi
 PGBIN="$(pg_bin)"
 
 # 3. Debian's Chromium for the Mini App's browser tests (tests/browser), driven by Playwright
-# (no browser download), and CJK fonts so that its Chinese screenshots show Chinese.
+# (its pip wheel carries its driver: no browser download, no chromium-driver), and CJK fonts so
+# that its Chinese screenshots show Chinese.
 if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
   echo "installing Chromium and CJK fonts from Debian's packages"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

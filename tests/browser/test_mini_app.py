@@ -18,7 +18,7 @@ async def test_a_rep_moves_a_customer_and_edits_the_birthday_and_the_bot_shows_b
     zhang = await add_customer(web_bot, REP, "张伟")
     await add_customer(web_bot, REP, "刘洋")
     page = phone.page
-    await phone.open(web_bot, REP, "王芳")
+    await phone.open_as(web_bot, REP, "王芳")
     card = page.locator(f'article.card[data-id="{zhang}"]')
     await card.wait_for()
     assert await page.locator("h1").inner_text() == "客户管道 · 2"
@@ -64,7 +64,7 @@ async def test_a_lead_reads_the_dashboard_in_english_and_opens_a_bar(web_bot: Dr
     await web_bot.send(LEAD, "/language")
     await web_bot.press(LEAD, "English")
     page = phone.page
-    await phone.open(web_bot, LEAD, "李娜", language="en", hash_="#dashboard")
+    await phone.open_as(web_bot, LEAD, "李娜", language="en", hash_="#dashboard")
     await page.locator("h1", has_text="Team dashboard").wait_for()
     assert await page.locator(".bar").count() == 7
     await page.locator(".bar").last.click()
