@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,32 +46,37 @@ def _env(standin: BotApiStandIn, database: Path, **extra: str) -> dict[str, str]
     }
 
 
+LOGS: dict[int, Path] = {}  # each process's output file, by pid
+
+
 @asynccontextmanager
 async def salesbot_run(
     env: dict[str, str], *, code: str = 'from bot.cli import main; main(["run"])'
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A real `salesbot run` process; terminated (if still running) when the block ends."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        code,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    """A real `salesbot run` process; terminated (if still running) when the block ends.
+
+    Its output goes to a file, not a pipe: at DEBUG it writes more than a pipe holds, and
+    a pipe nobody reads until the end would stop it mid-write.
+    """
+    with tempfile.NamedTemporaryFile(prefix="salesbot-run-", suffix=".log", delete=False) as sink:
+        path = Path(sink.name)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    LOGS[process.pid] = path
     try:
         yield process
     finally:
         if process.returncode is None:
             process.terminate()
             await asyncio.wait_for(process.wait(), timeout=20)
+        path.unlink(missing_ok=True)
 
 
 async def output(process: asyncio.subprocess.Process) -> str:
     """Everything the process wrote, stdout and stderr, once it has ended."""
-    out, err = await asyncio.wait_for(process.communicate(), timeout=20)
-    return out.decode() + err.decode()
+    await asyncio.wait_for(process.wait(), timeout=20)
+    return LOGS[process.pid].read_text(encoding="utf-8", errors="replace")
 
 
 async def until(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
