@@ -58,14 +58,17 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
         svc.reindex(customer)
         session.add(customer)
         assert customer.id is not None
-        for offset, text in enumerate(entry.get("notes", [])):
+        notes = entry.get("notes", [])
+        for offset, text in enumerate(notes):
             await svc.add_note(
                 session,
                 owner,
                 customer.id,
                 text=text,
                 kind="visit" if offset == 0 else "call",
-                now=moment + timedelta(hours=offset + 1),
+                now=_same_day(
+                    moment, timedelta(hours=offset + 1), left=len(notes) - offset, tz=team.timezone
+                ),
             )
         for purchase in entry.get("purchases", []):
             when = now - timedelta(days=purchase["days_ago"])
@@ -97,6 +100,15 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
         )
     await _yesterday(session, spec, team, ids, now=now)
     return team.id
+
+
+def _same_day(moment: datetime, later: timedelta, *, left: int, tz: str) -> datetime:
+    """`moment + later`, kept on moment's local day (the digest counts a note on the day it
+    was written): late in the evening, the minutes before midnight, one for each note left."""
+    zone = ZoneInfo(tz)
+    midnight = datetime.combine(moment.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+    latest = midnight.astimezone(UTC) - timedelta(minutes=left)
+    return max(min(moment + later, latest), moment + timedelta(seconds=1))
 
 
 async def _yesterday(
