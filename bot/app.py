@@ -37,7 +37,19 @@ from bot.scheduling.digests import DigestJob
 from bot.scheduling.dispatcher import Dispatcher
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
-from bot.telegram import agenda, cards, care, customer_side, digest, flows, inbox, playbooks, start, team  # noqa: F401  (handlers register their routes)
+from bot.telegram import (  # noqa: F401  (handlers register their routes)
+    agenda,
+    cards,
+    care,
+    customer_side,
+    digest,
+    flows,
+    inbox,
+    mini_app,
+    playbooks,
+    start,
+    team,
+)
 from bot.telegram.context import AppData, BotContext
 from bot.telegram.delivery import Deliveries, StoreOnReceipt
 from bot.telegram.errors import on_error, report
@@ -261,9 +273,13 @@ async def _post_init(application: SalesApp) -> None:
         log.warning("No admin yet. Open this one-time link in Telegram to become admin: %s", link)
     if application.bot_data.web is not None:
         await application.bot_data.web.start()
+        if services.settings.mini_app_url is not None:
+            application.bot_data.menu_buttons = mini_app.offer_all_soon(application.bot, services)
 
 
 async def _post_shutdown(application: SalesApp) -> None:
+    if application.bot_data.menu_buttons is not None:
+        application.bot_data.menu_buttons.cancel()
     if application.bot_data.web is not None:
         await application.bot_data.web.stop()
     services = application.bot_data.services

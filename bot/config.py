@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         return f"{parts.scheme}://{parts.hostname}{port}"
 
     @property
+    def mini_app_url(self) -> str | None:
+        """Where the chat's Mini App buttons lead: the web address if it is https (Telegram opens
+        no other), else None (a loopback http address serves the console's browser links only)."""
+        if self.web_url is None or urlsplit(self.web_url).scheme != "https":
+            return None
+        return self.web_url
+
+    @property
     def is_sqlite(self) -> bool:
         """Whether the database is a SQLite file."""
         return self.database_url.startswith("sqlite")

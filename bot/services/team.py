@@ -147,6 +147,21 @@ async def change_language(
     return await resolve_actor(session, user_id=user_id, admin_ids=admin_ids)
 
 
+async def staff(session: AsyncSession, *, admin_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """Every admin, lead and rep (user id, language): who the chat's Mini App button is for."""
+    member = select(Membership.user_id).where(col(Membership.active))
+    rows = await session.exec(
+        select(User.telegram_id, User.language)
+        .where(
+            col(User.telegram_id).in_(member)
+            | col(User.is_admin)
+            | col(User.telegram_id).in_(list(admin_ids))
+        )
+        .order_by(col(User.telegram_id))
+    )
+    return [(user_id, language) for user_id, language in rows.all()]
+
+
 async def has_admin(session: AsyncSession) -> bool:
     """Whether anyone has claimed admin rights yet."""
     found = (await session.exec(select(User.telegram_id).where(col(User.is_admin)))).first()

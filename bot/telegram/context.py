@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -57,6 +58,8 @@ class AppData:
     # The Mini App's HTTP server (bot.web.server), when SALESBOT_WEB_URL is set; started
     # in post-init, stopped in post-shutdown.
     web: WebServer | None = None
+    # Setting staff's Mini App menu buttons at start-up (bot.telegram.mini_app.offer_all_soon).
+    menu_buttons: asyncio.Task[int] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]):

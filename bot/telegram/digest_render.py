@@ -19,11 +19,11 @@ from bot.runtime import Runtime
 from bot.services import chart as chart_service
 from bot.services import digest as svc
 from bot.services import export as export_service
-from bot.telegram import words
+from bot.telegram import mini_app, words
 from bot.telegram.cards.notes import entry_text
 from bot.telegram.context import BotContext
 from bot.telegram.playbooks import record_labels
-from bot.telegram.ui import MESSAGE_LIMIT, Button, button, chunk, keyboard, visible_length
+from bot.telegram.ui import MESSAGE_LIMIT, Button, Open, button, chunk, keyboard, visible_length
 
 LISTS = {"o": "overdue", "c": "complaints", "r": "at_risk", "q": "quiet_a"}  # button key -> list
 MESSAGE_BUDGET = MESSAGE_LIMIT - 96  # room for the joins between blocks
@@ -152,8 +152,11 @@ def digest_keyboard(services: Runtime, lang: str, digest: svc.Digest) -> InlineK
         for key, name in LISTS.items()
         if getattr(digest, name).total
     ]
-    rows = chunk(lists, 2)
+    rows: list[list[Button | Open]] = [*chunk(lists, 2)]
     rows.append([button(t(lang, "btn.digest_rep_day"), "dp", team_id, day_code(digest.period.last), 0)])
+    dashboard = mini_app.button(services, lang, "btn.mini_app_dashboard", "dashboard")
+    if dashboard is not None:
+        rows.append([dashboard])
     if digest.kind == "day":
         rows.append(
             [

@@ -8,8 +8,9 @@ from telegram import Update
 
 from bot.domain.access import Role
 from bot.services import team as team_service
+from bot.telegram import mini_app
 from bot.telegram.context import BotContext
-from bot.telegram.ui import Button, button, keyboard, reply
+from bot.telegram.ui import Button, Open, button, keyboard, reply
 
 
 async def show_menu(update: Update, context: BotContext, *, edit: bool = False) -> None:
@@ -34,21 +35,23 @@ async def show_menu(update: Update, context: BotContext, *, edit: bool = False) 
     await reply(update, context, text, keyboard(rows), edit=edit)
 
 
-def _staff_rows(context: BotContext) -> list[list[Button]]:
-    """The buttons of a staff member's menu: customers, team, admin, language."""
+def _staff_rows(context: BotContext) -> list[list[Button | Open]]:
+    """The buttons of a staff member's menu: customers (and the Mini App's board), team, admin,
+    language."""
     actor = context.actor
-    rows: list[list[Button]] = []
+    rows: list[list[Button | Open]] = []
     if actor.team_id is not None:
-        rows += [
-            [button(context.t("btn.new"), "nw"), button(context.t("btn.find"), "fd")],
-            [
-                button(
-                    context.t("btn.my_customers" if actor.role is Role.REP else "btn.team_customers"),
-                    "my",
-                    0,
-                )
-            ],
+        customers: list[Button | Open] = [
+            button(
+                context.t("btn.my_customers" if actor.role is Role.REP else "btn.team_customers"),
+                "my",
+                0,
+            )
         ]
+        board = mini_app.button(context.services, context.lang, "btn.mini_app_board", "board")
+        if board is not None:
+            customers.append(board)
+        rows += [[button(context.t("btn.new"), "nw"), button(context.t("btn.find"), "fd")], customers]
     if actor.is_lead and actor.team_id is not None:
         rows.append([button(context.t("btn.team"), "tm", actor.team_id)])
     if actor.is_admin:

@@ -11,7 +11,7 @@ from bot.domain.deeplinks import LinkKind
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES, Catalogue
 from bot.services import team as team_service
-from bot.telegram import customer_side, digest, flows, playbooks
+from bot.telegram import customer_side, digest, flows, mini_app, playbooks
 from bot.telegram.context import BotContext
 from bot.telegram.menu import show_menu
 from bot.telegram.routes import router
@@ -62,9 +62,10 @@ def _menu_role(actor: Actor) -> Role:
 
 
 async def set_commands(context: BotContext, actor: Actor) -> None:
-    """Show this user the commands of their role, in their language."""
+    """Show this user the commands of their role, and the Mini App's menu button, in their language."""
     commands = [BotCommand(name, context.t(f"cmd.{name}")) for name in COMMANDS[_menu_role(actor)]]
     await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(actor.user_id))
+    await mini_app.offer(context.bot, context.services, actor)
 
 
 async def set_default_commands(bot: Bot, catalogue: Catalogue, default_language: str) -> None:

@@ -14,7 +14,7 @@ from bot.domain.errors import InvalidInput
 from bot.runtime import Runtime
 from bot.services import export as export_service
 from bot.services import team as svc
-from bot.telegram import flows, words
+from bot.telegram import flows, mini_app, words
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
 from bot.telegram.routes import Target, router
@@ -235,6 +235,7 @@ async def on_remove_member_confirmed(update: Update, context: BotContext) -> Non
     try:
         await context.bot.send_message(user_id, services.text(removed.language, "team.you_were_removed"))
         await context.bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
+        await mini_app.set_menu_button(context.bot, services, user_id, removed.language, staff=False)
     except TelegramError as error:
         log.info("could not tell removed member %s: %s", user_id, error)
     await show_team(update, context, team_id)

@@ -8,9 +8,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.error import BadRequest
 
 from bot.telegram.context import BotContext
@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Button = tuple[str, str]  # (label, callback data)
+
+
+class Open(NamedTuple):
+    """A button that opens the Mini App at a screen (Telegram allows them in private chats only)."""
+
+    label: str
+    url: str
+
 
 MESSAGE_LIMIT = 4096
 BUTTON_LABEL_MAX = 40
@@ -52,11 +60,16 @@ class Keyboard(InlineKeyboardMarkup):
             return built
 
 
-def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
-    """An inline keyboard from rows of (label, data); empty rows are dropped."""
-    return Keyboard(
-        [[InlineKeyboardButton(label, callback_data=cd) for label, cd in row] for row in rows if row]
-    )
+def keyboard(rows: Sequence[Sequence[Button | Open]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, data) and Mini App buttons; empty rows are dropped."""
+    return Keyboard([[_inline(item) for item in row] for row in rows if row])
+
+
+def _inline(item: Button | Open) -> InlineKeyboardButton:
+    if isinstance(item, Open):
+        return InlineKeyboardButton(item.label, web_app=WebAppInfo(item.url))
+    label, callback_data = item
+    return InlineKeyboardButton(label, callback_data=callback_data)
 
 
 def chunk(buttons: Sequence[Button], per_row: int) -> list[list[Button]]:

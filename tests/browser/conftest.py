@@ -272,15 +272,23 @@ class Phone(TelegramPhone):
         self.base = base
 
     async def open_as(
-        self, bot: Driver, user_id: int, name: str, *, language: str = "zh-hans", hash_: str = ""
+        self,
+        bot: Driver,
+        user_id: int,
+        name: str,
+        *,
+        language: str = "zh-hans",
+        hash_: str = "",
+        query: str = "",
     ) -> None:
-        """Open the Mini App with launch data Telegram would sign for this user (the console's token)."""
+        """Open the Mini App with launch data Telegram would sign for this user (the console's token);
+        `query` is the address's own (`?open=card_12`, as the chat's buttons give)."""
         user: Mapping[str, Any] = {"id": user_id, "first_name": name, "language_code": language}
         signed = sign_init_data(CONSOLE_TOKEN, user, bot.services.now(), query_id=f"q{user_id}")
-        await self.open_with(signed, hash_=hash_)
+        await self.open_with(signed, hash_=hash_, query=query)
 
-    async def open_with(self, init_data: str, *, hash_: str = "") -> None:
-        await self.open(self.base + "/" + hash_, init_data=init_data)
+    async def open_with(self, init_data: str, *, hash_: str = "", query: str = "") -> None:
+        await self.open(self.base + "/" + query + hash_, init_data=init_data)
 
     async def overflowing(self, ignore: str = MINI_APP_SCROLLERS) -> list[str]:
         return await overflowing(self.page, ignore=ignore)

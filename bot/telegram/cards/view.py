@@ -14,9 +14,10 @@ from bot.domain.dates import ParsedDate, format_date
 from bot.services import analytics as analytics_service
 from bot.services import cards as card_service
 from bot.services import customers as svc
+from bot.telegram import mini_app
 from bot.telegram.context import BotContext
 from bot.telegram.routes import Target, router
-from bot.telegram.ui import Button, answer_query, button, keyboard, reply, shorten, when_label
+from bot.telegram.ui import Button, Open, answer_query, button, keyboard, reply, shorten, when_label
 
 VALUE_PREVIEW = 300
 
@@ -140,13 +141,13 @@ def money(amount: Decimal) -> str:
 
 
 # Built keyboards are immutable, so each (catalogue, language, card, section) is built once.
-_KEYBOARDS: dict[tuple[int, str, int, Section], InlineKeyboardMarkup] = {}
+_KEYBOARDS: dict[tuple[int, str | None, str, int, Section], InlineKeyboardMarkup] = {}
 _KEYBOARDS_MAX = 4096
 
 
 def card_keyboard(context: BotContext, cid: int, sect: Section) -> InlineKeyboardMarkup:
     """Section tabs and the card's actions."""
-    key = (id(context.services.catalogue), context.lang, cid, sect)
+    key = (id(context.services.catalogue), context.services.settings.mini_app_url, context.lang, cid, sect)
     built = _KEYBOARDS.get(key)
     if built is None:
         if len(_KEYBOARDS) >= _KEYBOARDS_MAX:
@@ -160,7 +161,7 @@ def _build_card_keyboard(context: BotContext, cid: int, sect: Section) -> Inline
         button(("• " if s is sect else "") + context.t(f"btn.section.{s.value}"), "cv", cid, s.value)
         for s in Section
     ]
-    rows: list[list[Button]] = [tabs[:3], tabs[3:]]
+    rows: list[list[Button | Open]] = [tabs[:3], tabs[3:]]
     play = button(context.t("btn.play"), "pl", cid)
     if sect is not Section.HISTORY:
         rows.append([button(context.t("btn.edit"), "ce", cid, sect.value), play])
@@ -179,8 +180,10 @@ def _build_card_keyboard(context: BotContext, cid: int, sect: Section) -> Inline
             button(context.t("btn.optin"), "co", cid),
             button(context.t("btn.remind_short"), "rm", cid),
         ],
-        [button(context.t("btn.menu"), "m")],
     ]
+    whole = mini_app.button(context.services, context.lang, "btn.mini_app_card", f"card_{cid}")
+    menu = button(context.t("btn.menu"), "m")
+    rows.append([whole, menu] if whole else [menu])
     return keyboard(rows)
 
 

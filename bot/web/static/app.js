@@ -357,8 +357,13 @@ async function start() {
     const screen = location.hash.replace(/^#/, "").split("&")[0];
     history.replaceState(null, "", "#" + (screen.startsWith("tgWebApp") ? "board" : screen));
   }
-  if (tg.initDataUnsafe && tg.initDataUnsafe.start_param) {
-    location.hash = "#" + tg.initDataUnsafe.start_param.replace("_", "/");
+  // Opened at a screen: by a button in the chat (`?open=card_12`) or a t.me link's start_param.
+  // A card opened so has the board behind it, where Back leads.
+  const opened = new URLSearchParams(location.search).get("open") || (tg.initDataUnsafe && tg.initDataUnsafe.start_param);
+  if (opened && /^(board|dashboard|card_\d+)$/.test(opened)) {
+    const screen = "#" + opened.replace("_", "/");
+    history.replaceState(null, "", screen.startsWith("#card") ? "#board" : screen);
+    if (screen.startsWith("#card")) history.pushState(null, "", screen);
   }
   await route();
 }
