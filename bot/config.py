@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -72,7 +72,9 @@ class Settings(BaseSettings):
         """Telegram opens Mini Apps only over HTTPS; an empty value means none.
 
         Plain http is accepted only on this machine's loopback address, where `salesbot
-        console --demo` serves the Mini App to a desktop browser.
+        console --demo` serves the Mini App to a desktop browser. The address is kept as a
+        folder (`https://bot.example.com/app` becomes `.../app/`): the page finds its script,
+        styles and API beside itself, so a proxy may serve it under any path.
         """
         if not value:
             return None
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
         local = parts.scheme == "http" and parts.hostname in LOOPBACK
         if (parts.scheme != "https" and not local) or not parts.hostname or parts.port == 0:
             raise ValueError("SALESBOT_WEB_URL must be an https:// address, e.g. https://bot.example.com/app")
+        if not parts.path.endswith("/"):  # the page asks for its files and API relative to itself
+            value = urlunsplit(parts._replace(path=parts.path + "/"))
         return value
 
     @property

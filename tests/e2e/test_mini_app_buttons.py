@@ -141,7 +141,10 @@ def test_a_loopback_address_serves_browsers_only() -> None:
     local = Settings(SALESBOT_WEB_URL="http://127.0.0.1:8080/")
     assert local.mini_app_url is None and mini_app.link(local, "board") is None
     public = Settings(SALESBOT_WEB_URL="https://crm.example.com/app?team=1")
-    assert mini_app.link(public) == "https://crm.example.com/app?team=1"
-    assert mini_app.link(public, "card_7") == "https://crm.example.com/app?team=1&open=card_7"
+    assert (
+        mini_app.link(public) == "https://crm.example.com/app/?team=1"
+    )  # a folder: the page's files beside it
+    assert mini_app.link(public, "card_7") == "https://crm.example.com/app/?team=1&open=card_7"
     bare = Settings(SALESBOT_WEB_URL="https://crm.example.com")
+    assert mini_app.link(bare) == "https://crm.example.com/"
     assert mini_app.link(bare, "dashboard") == "https://crm.example.com/?open=dashboard"

@@ -63,7 +63,8 @@ async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // A write carries a nonce never sent before: the server refuses a request received twice.
   if (method !== "GET") headers["X-Salesbot-Nonce"] = nonce();
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // Relative to the page: behind a proxy the Mini App may live under a path of its own.
+  const response = await fetch(path.replace(/^\//, ""), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let data = null;
   try { data = await response.json(); } catch (_) { data = null; }
   if (!response.ok) {
