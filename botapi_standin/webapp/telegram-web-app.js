@@ -22,6 +22,8 @@
 //                              to tap: hidden, or the Main button inactive or busy)
 //   setTheme(themeParams, colorScheme?)   the user's theme changes (themeChanged)
 //   setViewport(height, isStateStable)    the visible area changes (viewportChanged)
+//   setActive(active)          the user minimises the Mini App to the chat, or comes back
+//                              (Bot API 8.0: isActive, deactivated / activated)
 // An exception thrown by one of the page's event handlers is not swallowed: the other
 // handlers still run, and the exception is reported as uncaught, as a page error.
 (function () {
@@ -102,6 +104,7 @@
   let height = window.innerHeight;
   let stableHeight = height;
   let expanded = Boolean(config.isExpanded);
+  let active = true;
   function applyViewport() {
     setVar("viewport-height", height + "px");
     setVar("viewport-stable-height", stableHeight + "px");
@@ -215,6 +218,7 @@
     get viewportHeight() { return height; },
     get viewportStableHeight() { return stableHeight; },
     get isExpanded() { return expanded; },
+    get isActive() { return active; },
     headerColor: theme.bg_color,
     backgroundColor: theme.bg_color,
     isClosingConfirmationEnabled: false,
@@ -286,6 +290,11 @@
     emit("themeChanged");
   };
   config.setViewport = (newHeight, isStateStable) => viewportChanged(newHeight, isStateStable !== false);
+  config.setActive = (isActive) => {
+    if (Boolean(isActive) === active) return;
+    active = Boolean(isActive);
+    emit(active ? "activated" : "deactivated");
+  };
 
   window.Telegram = Object.assign(window.Telegram || {}, { WebApp: webApp });
 })();

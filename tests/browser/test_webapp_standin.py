@@ -43,6 +43,8 @@ APP = (
   tg.BackButton.show().onClick(() => seen.push("back"));
   tg.onEvent("themeChanged", function () { seen.push("theme:" + this.colorScheme); });
   tg.onEvent("viewportChanged", (event) => seen.push("viewport:" + event.isStateStable));
+  tg.onEvent("deactivated", function () { seen.push("active:" + this.isActive); });
+  tg.onEvent("activated", function () { seen.push("active:" + this.isActive); });
 </script></body></html>"""
 )
 
@@ -210,7 +212,11 @@ async def test_the_theme_and_the_viewport_are_css_variables_and_changes_reach_th
     assert await css_var(tg_phone, "--tg-viewport-stable-height") == "740px"  # not stable yet
     await page.evaluate("window.__tgStandin.setViewport(500, true)")
     assert await css_var(tg_phone, "--tg-viewport-stable-height") == "500px"
-    assert await seen(tg_phone) == ["theme:light", "viewport:false", "viewport:true"]
+    assert await page.evaluate("Telegram.WebApp.isActive") is True
+    for active in (False, False, True):  # minimised to the chat (once), then back
+        await page.evaluate(f"window.__tgStandin.setActive({str(active).lower()})")
+    seen_events = ["theme:light", "viewport:false", "viewport:true", "active:false", "active:true"]
+    assert await seen(tg_phone) == seen_events
 
 
 async def test_main_and_back_button_presses_reach_the_pages_handlers(
