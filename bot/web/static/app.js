@@ -183,14 +183,6 @@ async function showBoard() {
       } }, t("web.more"));
       box.append(more);
     }
-    box.addEventListener("dragover", (e) => { e.preventDefault(); box.classList.add("drop"); });
-    box.addEventListener("dragleave", () => box.classList.remove("drop"));
-    box.addEventListener("drop", (e) => {
-      e.preventDefault();
-      box.classList.remove("drop");
-      const id = Number(e.dataTransfer.getData("text/plain"));
-      if (id) moveTo(id, column.stage);
-    });
     return box;
   });
   app.replaceChildren(
@@ -209,15 +201,111 @@ function boardCard(card, board) {
     onchange: (e) => { if (e.target.value) moveTo(card.id, e.target.value); } },
     el("option", { value: "" }, t("web.move_to")),
     board.columns.filter((c) => c.stage !== card.stage).map((c) => el("option", { value: c.stage }, c.title)));
-  const node = el("article", { class: "card", draggable: "true", dataset: { id: String(card.id) }, tabindex: "0",
-    onclick: () => go("#card/" + card.id),
-    ondragstart: (e) => e.dataTransfer.setData("text/plain", String(card.id)) },
+  const node = el("article", { class: "card", dataset: { id: String(card.id), stage: card.stage }, tabindex: "0",
+    onclick: () => { if (!dragging.justDropped) go("#card/" + card.id); },
+    onpointerdown: (e) => dragStart(e, node) },
     el("div", { class: "top" }, el("span", { class: "name" }, card.name), card.grade ? el("span", { class: "grade " + card.grade }, card.grade) : null),
     el("div", { class: "meta" }, meta),
     card.behind_days ? el("div", { class: "meta behind" }, t("web.behind_days", { days: card.behind_days })) : null,
     card.next_due_on ? el("div", { class: "meta" }, t("web.next", { day: card.next_due_on, text: card.next_text })) : null,
     move);
   return node;
+}
+
+// Dragging a card to another column, with a finger or a mouse (HTML5 drag and drop does not
+// work with touch in Telegram's web views). A finger lifts a card by holding it still for a
+// moment, so a swipe still scrolls the board; a mouse lifts it once it moves.
+const HOLD_MS = 350, SLOP_PX = 8;
+const dragging = { node: null, ghost: null, pointer: null, timer: 0, x: 0, y: 0, over: null, justDropped: false };
+
+function dragStart(e, node) {
+  if (e.button !== 0 || e.target.closest("select") || dragging.node) return;
+  Object.assign(dragging, { node, pointer: e.pointerId, x: e.clientX, y: e.clientY, lifted: false });
+  if (e.pointerType !== "mouse") dragging.timer = setTimeout(() => lift(e.clientX, e.clientY), HOLD_MS);
+  window.addEventListener("pointermove", dragMove);
+  window.addEventListener("pointerup", dragEnd);
+  window.addEventListener("pointercancel", dragCancel);
+}
+
+function lift(x, y) {
+  const node = dragging.node;
+  if (!node) return;
+  dragging.lifted = true;
+  const box = node.getBoundingClientRect();
+  dragging.ghost = document.body.appendChild(node.cloneNode(true));
+  dragging.ghost.classList.add("ghost");
+  dragging.ghost.style.width = box.width + "px";
+  dragging.dx = x - box.left;
+  dragging.dy = y - box.top;
+  node.classList.add("lifted");
+  if (tg.HapticFeedback && tg.HapticFeedback.impactOccurred) tg.HapticFeedback.impactOccurred("medium");
+  follow(x, y);
+}
+
+function follow(x, y) {
+  dragging.x = x;
+  dragging.y = y;
+  dragging.ghost.style.transform = "translate(" + (x - dragging.dx) + "px," + (y - dragging.dy) + "px)";
+  const under = document.elementFromPoint(x, y);
+  const column = under && under.closest(".column");
+  if (dragging.over !== column) {
+    if (dragging.over) dragging.over.classList.remove("drop");
+    dragging.over = column;
+    if (column && column.dataset.stage !== dragging.node.dataset.stage) column.classList.add("drop");
+  }
+  const board = dragging.node.closest(".board");
+  const edge = board.getBoundingClientRect();
+  const toward = x < edge.left + EDGE_PX ? -1 : x > edge.right - EDGE_PX ? 1 : 0;
+  if (toward && !dragging.scrolling) requestAnimationFrame(() => scrollAlong(board));
+  dragging.scrolling = toward;
+}
+
+// Held near the board's left or right edge, a card scrolls the board along to the columns beyond.
+const EDGE_PX = 28;
+function scrollAlong(board) {
+  if (!dragging.lifted || !dragging.scrolling) { dragging.scrolling = 0; return; }
+  board.style.scrollSnapType = "none";  // snapping would pull it back while it moves
+  board.scrollLeft += dragging.scrolling * 10;
+  const toward = dragging.scrolling;
+  follow(dragging.x, dragging.y);
+  if (dragging.scrolling === toward) requestAnimationFrame(() => scrollAlong(board));
+}
+
+function dragMove(e) {
+  if (e.pointerId !== dragging.pointer) return;
+  const moved = Math.hypot(e.clientX - dragging.x, e.clientY - dragging.y) > SLOP_PX;
+  if (!dragging.lifted) {
+    if (!moved) return;
+    if (e.pointerType !== "mouse") { dragCancel(); return; }  // a swipe: the board scrolls
+    lift(e.clientX, e.clientY);
+  }
+  e.preventDefault();
+  follow(e.clientX, e.clientY);
+}
+
+// While a card is lifted, the finger moves it instead of scrolling the page.
+window.addEventListener("touchmove", (e) => { if (dragging.lifted) e.preventDefault(); }, { passive: false });
+
+function dragEnd(e) {
+  if (e.pointerId !== dragging.pointer) return;
+  const { node, over, lifted } = dragging;
+  dragCancel();
+  if (!lifted) return;
+  dragging.justDropped = true;  // the click that follows a drop opens nothing
+  setTimeout(() => { dragging.justDropped = false; }, 0);
+  if (over && over.dataset.stage !== node.dataset.stage) moveTo(Number(node.dataset.id), over.dataset.stage);
+}
+
+function dragCancel() {
+  clearTimeout(dragging.timer);
+  window.removeEventListener("pointermove", dragMove);
+  window.removeEventListener("pointerup", dragEnd);
+  window.removeEventListener("pointercancel", dragCancel);
+  if (dragging.ghost) dragging.ghost.remove();
+  if (dragging.node && dragging.node.closest(".board")) dragging.node.closest(".board").style.scrollSnapType = "";
+  if (dragging.over) dragging.over.classList.remove("drop");
+  if (dragging.node) dragging.node.classList.remove("lifted");
+  Object.assign(dragging, { node: null, ghost: null, pointer: null, over: null, lifted: false, scrolling: 0 });
 }
 
 async function moveTo(id, stage) {
