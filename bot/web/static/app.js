@@ -332,7 +332,7 @@ async function showDashboard(choice) {
       el("div", { class: "chart" }, bars),
       el("div", { class: "axis" }, el("span", null, data.days[0].day), el("span", null, data.days[data.days.length - 1].day))),
     detail,
-    lists.lists.map((list) => digestList(list, lists, owner)),
+    ...lists.lists.map((list) => digestList(list, lists, owner)),
     el("section", { class: "group" }, el("h2", null, t("web.reps_table")),
       el("table", null,
         el("tr", null, el("th", null, t("web.rep")), el("th", { class: "num" }, t("web.notes")), el("th", { class: "num" }, t("web.purchases"))),
