@@ -14,7 +14,9 @@ JSON-ready answer included, HTTP not included):
 - *board, lead*: the lead's board of one rep;
 - *card form*: one customer's form with its newest notes;
 - *dashboard 7 / 30 days*: the lead's activity chart and per-rep table of the 50 reps;
-- *a bar's customers*: the customers behind one day of the chart.
+- *a bar's customers*: the customers behind one day of the chart;
+- *the digest's lists*: the four lists under the dashboard's chart (each one's count and first
+  page, for the 100,000 customers), and the next page of the A-grade customers gone quiet.
 
 Nothing here asserts on time.
 """
@@ -92,6 +94,11 @@ async def run(opts: bd.Options, rounds: int) -> dict[str, Any]:
         ("dashboard, 7 days", lambda: views.dashboard(services, lead, {"days": "7"})),
         ("dashboard, 30 days", lambda: views.dashboard(services, lead, {"days": "30"})),
         ("a bar's customers", lambda: views.dashboard_day(services, lead, {"day": day})),
+        ("the digest's four lists", lambda: views.dashboard_lists(services, lead, {})),
+        (
+            "a list's next page",
+            lambda: views.dashboard_list(services, lead, {"name": "quiet_a", "offset": "10"}),
+        ),
     ]
     series: dict[str, list[float]] = {name: [] for name, _ in work}
     sizes: dict[str, int] = {}

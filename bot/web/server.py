@@ -96,6 +96,8 @@ def build_web_app(services: Runtime, bot_token: str) -> web.Application:
     app.router.add_get("/api/board", board)
     app.router.add_get("/api/dashboard", dashboard)
     app.router.add_get("/api/dashboard/day", dashboard_day)
+    app.router.add_get("/api/dashboard/lists", dashboard_lists)
+    app.router.add_get("/api/dashboard/list", dashboard_list)
     app.router.add_get(r"/api/customers/{customer_id:\d{1,9}}", customer)
     app.router.add_patch(r"/api/customers/{customer_id:\d{1,9}}", save_card)
     app.router.add_get(r"/api/customers/{customer_id:\d{1,9}}/form", card_form)
@@ -365,3 +367,15 @@ async def dashboard(request: web.Request) -> web.Response:
 async def dashboard_day(request: web.Request) -> web.Response:
     """The customers behind one day's bar."""
     return web.json_response(await views.dashboard_day(request.app[SERVICES], request[ACTOR], request.query))
+
+
+async def dashboard_lists(request: web.Request) -> web.Response:
+    """The digest's four lists: each one's count and first page."""
+    return web.json_response(
+        await views.dashboard_lists(request.app[SERVICES], request[ACTOR], request.query)
+    )
+
+
+async def dashboard_list(request: web.Request) -> web.Response:
+    """A further page of one of the digest's lists."""
+    return web.json_response(await views.dashboard_list(request.app[SERVICES], request[ACTOR], request.query))

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain import card
+from bot.domain import card, money
 from bot.domain.access import Actor, Role
 from bot.domain.card import Kind, Section
 from bot.domain.dates import ParsedDate, format_date
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, NotAllowed
 from bot.runtime import Runtime
 from bot.services import board as board_service
 from bot.services import cards as card_service
 from bot.services import customers as customer_service
 from bot.services import dashboard as dashboard_service
+from bot.services import digest as digest_service
 from bot.services.digest import figures
 
 TIMELINE_LIMIT = 30  # the newest notes shown under the card form
@@ -309,3 +311,68 @@ async def dashboard_day(services: Runtime, actor: Actor, query: Mapping[str, str
             for c in found
         ],
     }
+
+
+def _list_json(services: Runtime, lang: str, page: digest_service.ListPage, offset: int) -> dict[str, Any]:
+    """A page of one of the digest's lists: its title (the bot's button for it, with the count),
+    and each item's customer, owner and why it is listed (amounts in the team's currency)."""
+    listing = page.listing
+
+    def detail(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            key: money.format_money(value, page.currency) if isinstance(value, Decimal) else value
+            for key, value in values.items()
+        }
+
+    return {
+        "name": page.name,
+        "title": services.text(lang, f"btn.digest_{page.name}", count=listing.total),
+        "total": listing.total,
+        "offset": offset,
+        "items": [
+            {"customer_id": i.customer_id, "name": i.name, "owner": i.owner, "detail": detail(i.detail)}
+            for i in listing.items
+        ],
+    }
+
+
+def _lead_team(actor: Actor) -> int:
+    """The team whose lists the dashboard shows: the actor's own (the digest's rules decide if they may)."""
+    if actor.team_id is None:
+        raise NotAllowed()
+    return actor.team_id
+
+
+async def dashboard_lists(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """The digest's four lists (overdue follow-ups, complaints past due, customers at risk, quiet
+    A-grade customers) as the bot's digest shows them: each one's count and first page, the
+    team's or one rep's (`owner`)."""
+    owner, team_id, now = _int(query.get("owner")), _lead_team(actor), services.now()
+    pages = await services.db(
+        lambda s: digest_service.list_pages(s, actor, team_id=team_id, now=now, owner_id=owner),
+        handles_update=False,
+    )
+    lang = actor.language
+    return {
+        "lists": [_list_json(services, lang, page, 0) for page in pages],
+        "page": digest_service.PAGE,
+        "empty": services.text(lang, "digest.list_empty"),
+    }
+
+
+async def dashboard_list(services: Runtime, actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """A further page of one of the digest's lists (`name`, from `offset`), the team's or one rep's."""
+    name = query.get("name") or ""
+    if name not in digest_service.LISTS:
+        raise InvalidInput("error.invalid")
+    offset, owner = _int(query.get("offset")) or 0, _int(query.get("owner"))
+    if offset < 0:
+        raise InvalidInput("error.invalid")
+    team_id, now = _lead_team(actor), services.now()
+    page = await services.db(
+        lambda s: digest_service.list_page(
+            s, actor, team_id=team_id, name=name, offset=offset, now=now, owner_id=owner
+        ),
+        handles_update=False,
+    )
+    return _list_json(services, actor.language, page, offset)

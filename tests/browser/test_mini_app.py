@@ -3,10 +3,13 @@ bot showing what was done there; screenshots in Chinese and English."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.console.driver import Driver
 from bot.i18n import catalogue
 from tests.browser.conftest import Phone
-from tests.e2e.world import LEAD, REP, add_customer, build_world, texts
+from tests.e2e.test_web import seed_lists
+from tests.e2e.world import LEAD, REP, REP2, add_customer, build_world, texts
 
 TEXTS = catalogue()
 
@@ -87,3 +90,61 @@ async def test_forged_sign_in_data_shows_no_data(web_bot: Driver, phone: Phone) 
     await message.wait_for()
     assert await message.inner_text() == TEXTS.text("zh", "plain.web.invalid")
     assert await phone.page.locator("article.card").count() == 0
+
+
+async def test_a_lead_reads_the_digests_lists_on_the_dashboard_and_opens_a_customer(
+    web_bot: Driver, phone: Phone
+) -> None:
+    world = await build_world(web_bot)
+    ids = await seed_lists(web_bot, world.team)
+    page = phone.page
+    await phone.open_as(web_bot, LEAD, "李娜", hash_="#dashboard")
+    sections = page.locator("section.list")
+    await sections.first.wait_for()
+    headings = [await h.inner_text() for h in await page.locator("section.list h2").all()]
+    assert headings == ["⏰ 逾期跟进（13）", "😟 投诉（1）", "⚠️ 流失风险（1）", "⭐ A 类未联系（2）"]
+    overdue = page.locator('section.list[data-list="overdue"] li')
+    assert await overdue.count() == 10
+    assert await overdue.first.inner_text() == "陈静\nTom\n逾期 20 天（{}）\n送样品".format(
+        f"{(web_bot.services.today() - timedelta(days=20)).isoformat()} 到期"
+    )
+    complaint = page.locator('section.list[data-list="complaints"] li')
+    assert "“包装破了”" in await complaint.inner_text()
+    risk = await page.locator('section.list[data-list="at_risk"] li').inner_text()
+    assert "刘洋" in risk and "累计 ¥3,001.00" in risk
+    quiet = page.locator('section.list[data-list="quiet_a"] li')
+    assert [await q.inner_text() for q in await quiet.all()] == [
+        "刘洋\n王芳\n建档 90 天来没有联系记录",
+        "赵敏\nTom\n40 天没联系了",
+    ]
+    assert await phone.overflowing() == []
+    await phone.screenshot("dashboard-lists-zh")
+    more = page.locator('section.list[data-list="overdue"] button.chip', has_text="显示更多")
+    await more.click()
+    await overdue.nth(12).wait_for()
+    assert await overdue.count() == 13 and await more.count() == 0
+
+    # The rep chooser narrows the lists to that rep's customers.
+    await page.locator("select.chip").select_option(str(REP2))
+    await page.locator("section.list h2", has_text="逾期跟进（1）").wait_for()
+    assert await page.locator('section.list[data-list="at_risk"] li').count() == 0
+    assert await page.locator('section.list[data-list="at_risk"] p.hint').inner_text() == TEXTS.text(
+        "zh", "digest.list_empty"
+    )
+
+    await page.locator('section.list[data-list="quiet_a"] li', has_text="赵敏").click()
+    await page.locator("h1", has_text="赵敏").wait_for()
+    assert await page.evaluate("location.hash") == f"#card/{ids['赵敏']}"
+    await page.locator('input[name="name"]').wait_for()  # the card's form
+    await phone.press("back")
+    await page.locator("section.list h2", has_text="逾期跟进（1）").wait_for()  # the same rep still chosen
+
+    await web_bot.send(LEAD, "/language")
+    await web_bot.press(LEAD, "English")
+    await page.reload()  # the page opened again: in the lead's language now, for the whole team
+    await page.locator("section.list h2", has_text="Overdue (13)").wait_for()
+    risk = await page.locator('section.list[data-list="at_risk"] li').inner_text()
+    assert "usually every 30 days" in risk and "loyalty" in risk
+    assert await phone.overflowing() == []
+    await phone.screenshot("dashboard-lists-en")
+    assert phone.refused == []

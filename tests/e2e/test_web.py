@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,8 @@ from bot.app import CONSOLE_TOKEN
 from bot.config import Settings
 from bot.console.driver import Driver, running_bot
 from bot.i18n import catalogue
+from bot.services.digest import Item
+from bot.storage.models import Customer, Outcome, Purchase, Task
 from bot.web.initdata import sign, user_field
 from bot.web.server import NONCE_HEADER, build_web_app
 from tests.conftest import FakeClock
@@ -410,3 +413,204 @@ async def test_the_leads_dashboard_over_http_and_a_rep_is_refused_it(http: Api, 
     assert status == 422
     status, texts_ = await http.get("/api/texts", LEAD)
     assert status == 200 and texts_["web.save"] == "保存"
+
+
+# ---------------------------------------------------------------- the digest's lists on the dashboard
+
+
+async def seed_lists(bot: Driver, team: int) -> dict[str, int]:
+    """Customers on each of the digest's four lists: 王芳 (REP) has 张伟 with 12 overdue
+    follow-ups and 刘洋, at risk and an A-grade never contacted; Tom (REP2) has 陈静 with an
+    overdue follow-up and a complaint past due, and 赵敏, an A-grade not contacted for 40 days."""
+    ids = {name: await add_customer(bot, rep, name) for rep, name in OWNERS}
+    now, today = bot.services.now(), bot.services.today()
+
+    async def seed(session: Any) -> None:
+        for n in range(12):
+            session.add(
+                Task(
+                    team_id=team,
+                    owner_id=REP,
+                    customer_id=ids["张伟"],
+                    due_on=today - timedelta(days=n + 1),
+                    text=f"回访第 {n + 1} 次",
+                )
+            )
+        session.add(
+            Task(
+                team_id=team,
+                owner_id=REP2,
+                customer_id=ids["陈静"],
+                due_on=today - timedelta(days=20),
+                text="送样品",
+            )
+        )
+        session.add(
+            Outcome(
+                team_id=team,
+                customer_id=ids["陈静"],
+                user_id=REP2,
+                playbook="complaint",
+                kind="complaint",
+                type="quality",
+                result="pending",
+                words="包装破了",
+                due_on=today - timedelta(days=4),
+            )
+        )
+        for days in (400, 370):
+            session.add(
+                Purchase(
+                    customer_id=ids["刘洋"],
+                    team_id=team,
+                    purchased_on=today - timedelta(days=days),
+                    amount=Decimal("1500.50"),
+                )
+            )
+        for name, created, contacted in (
+            ("刘洋", now - timedelta(days=90), None),
+            ("赵敏", now - timedelta(days=100), now - timedelta(days=40)),
+        ):
+            customer = await session.get(Customer, ids[name])
+            customer.grade, customer.grade_manual = "A", True
+            customer.created_at, customer.last_contact_at = created, contacted
+            session.add(customer)
+
+    await bot.services.db(seed)
+    return ids
+
+
+OWNERS = ((REP, "张伟"), (REP, "刘洋"), (REP2, "陈静"), (REP2, "赵敏"))
+LIST_KEYS = {"overdue": "o", "complaints": "c", "at_risk": "r", "quiet_a": "q"}
+
+
+def as_the_bot_words_it(name: str, page: dict[str, Any], lang: str = "zh") -> str:
+    """A page of a list as the API gives it, worded with the bot's own template for that list."""
+    items = [Item(i["customer_id"], i["name"], i["owner"], i["detail"]) for i in page["items"]]
+    return TEXTS.text(lang, f"digest.list_{name}", items=items, total=page["total"])
+
+
+async def test_the_dashboards_lists_are_the_digests_lists_page_by_page(http: Api, web_bot: Driver) -> None:
+    world = await build_world(web_bot)
+    ids = await seed_lists(web_bot, world.team)
+    status, data = await http.get("/api/dashboard/lists", LEAD)
+    assert status == 200
+    lists = {page["name"]: page for page in data["lists"]}
+    assert list(lists) == ["overdue", "complaints", "at_risk", "quiet_a"]  # the digest's order
+    assert {name: page["total"] for name, page in lists.items()} == {
+        "overdue": 13,
+        "complaints": 1,
+        "at_risk": 1,
+        "quiet_a": 2,
+    }
+    assert (data["page"], len(lists["overdue"]["items"])) == (10, 10)
+    assert data["empty"] == TEXTS.text("zh", "digest.list_empty")
+    due = web_bot.services.today() - timedelta(days=20)
+    # Each heading is the bot's own button for that list, with its count.
+    assert [page["title"] for page in data["lists"]] == [
+        "⏰ 逾期跟进（13）",
+        "😟 投诉（1）",
+        "⚠️ 流失风险（1）",
+        "⭐ A 类未联系（2）",
+    ]
+    assert lists["overdue"]["items"][0] == {
+        "customer_id": ids["陈静"],
+        "name": "陈静",
+        "owner": "Tom",
+        "detail": {"due": due.isoformat(), "days": 20, "text": "送样品"},
+    }
+    assert lists["complaints"]["items"][0]["detail"]["words"] == "包装破了"
+    risk = lists["at_risk"]["items"][0]
+    assert (risk["customer_id"], risk["owner"], risk["detail"]["revenue"]) == (
+        ids["刘洋"],
+        "王芳",
+        "¥3,001.00",
+    )
+    quiet = [(i["name"], i["detail"]["never"]) for i in lists["quiet_a"]["items"]]
+    assert quiet == [("刘洋", True), ("赵敏", False)]  # the longest quiet first
+
+    # The bot's list screens say exactly what the dashboard's items say, page by page.
+    message = web_bot.last(LEAD).message_id
+    for name, page in lists.items():
+        shown = texts(await web_bot.callback(LEAD, message, f"dl:{world.team}:{LIST_KEYS[name]}:0:0"))
+        assert shown == as_the_bot_words_it(name, page), name
+    status, more = await http.get("/api/dashboard/list?name=overdue&offset=10", LEAD)
+    assert status == 200 and (more["offset"], more["total"], len(more["items"])) == (10, 13, 3)
+    shown = texts(await web_bot.callback(LEAD, message, f"dl:{world.team}:o:10:0"))
+    assert shown == as_the_bot_words_it("overdue", more)
+    first_ids = {(i["detail"]["text"]) for i in lists["overdue"]["items"]}
+    assert first_ids.isdisjoint(i["detail"]["text"] for i in more["items"])  # no follow-up twice
+    status, past = await http.get("/api/dashboard/list?name=quiet_a&offset=10", LEAD)
+    assert status == 200 and (past["total"], past["items"]) == (2, [])
+
+
+async def test_the_dashboards_lists_follow_the_rep_chooser(http: Api, web_bot: Driver) -> None:
+    world = await build_world(web_bot)
+    await seed_lists(web_bot, world.team)
+    everything: dict[str, list[dict[str, Any]]] = {}
+    for name in LIST_KEYS:
+        status, page = await http.get(f"/api/dashboard/list?name={name}&offset=0", LEAD)
+        status, rest = await http.get(f"/api/dashboard/list?name={name}&offset=10", LEAD)
+        assert status == 200
+        everything[name] = page["items"] + rest["items"]
+    for rep, rep_name in ((REP, "王芳"), (REP2, "Tom")):
+        status, data = await http.get(f"/api/dashboard/lists?owner={rep}", LEAD)
+        assert status == 200
+        for page in data["lists"]:
+            name = page["name"]
+            status, rest = await http.get(f"/api/dashboard/list?name={name}&offset=10&owner={rep}", LEAD)
+            theirs = [i for i in everything[name] if i["owner"] == rep_name]
+            assert page["items"] + rest["items"] == theirs, (rep, name)
+            assert page["total"] == rest["total"] == len(theirs)
+    status, data = await http.get(f"/api/dashboard/lists?owner={REP2}", LEAD)
+    assert {page["name"]: page["total"] for page in data["lists"]} == {
+        "overdue": 1,
+        "complaints": 1,
+        "at_risk": 0,
+        "quiet_a": 1,
+    }
+    # Someone not in the team is refused as not there, as the rep chooser's other views are.
+    for path in (
+        f"/api/dashboard/lists?owner={OTHER_REP}",
+        f"/api/dashboard/list?name=overdue&owner={OTHER_REP}",
+    ):
+        status, body = await http.get(path, LEAD)
+        assert status == 404, path
+        error(body, "plain.web.not_found")
+
+
+async def test_a_rep_and_another_teams_lead_get_nothing_of_the_teams_lists(
+    http: Api, web_bot: Driver
+) -> None:
+    world = await build_world(web_bot)
+    await seed_lists(web_bot, world.team)
+    assert "没有权限" in texts(await web_bot.send(REP, "/digest"))  # the bot refuses a rep the digest
+    for path in (
+        "/api/dashboard/lists",
+        "/api/dashboard/list?name=overdue",
+        f"/api/dashboard/lists?owner={REP}",
+    ):
+        status, body = await http.get(path, REP)
+        assert status == 404, path
+        error(body, "plain.web.not_found")
+    # Another team's lead sees their own team's lists: empty, and nothing of this team.
+    status, data = await http.get("/api/dashboard/lists", OTHER_LEAD)
+    assert status == 200 and [page["total"] for page in data["lists"]] == [0, 0, 0, 0]
+    assert all(page["items"] == [] for page in data["lists"])
+    status, page = await http.get("/api/dashboard/list?name=overdue&offset=10", OTHER_LEAD)
+    assert status == 200 and (page["total"], page["items"]) == (0, [])
+    for owner in (REP, REP2):
+        status, body = await http.get(f"/api/dashboard/lists?owner={owner}", OTHER_LEAD)
+        assert status == 404
+        error(body, "plain.web.not_found")
+    # Bad input gets the bot's own words for it.
+    for path in (
+        "/api/dashboard/list?name=secrets",
+        "/api/dashboard/list",
+        "/api/dashboard/list?name=overdue&offset=-10",
+        "/api/dashboard/list?name=overdue&offset=ten",
+        "/api/dashboard/lists?owner=Tom",
+    ):
+        status, body = await http.get(path, LEAD)
+        assert status == 422, path
+        error(body, "error.invalid")

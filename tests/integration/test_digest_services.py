@@ -18,7 +18,7 @@ from bot.services import digest as svc
 from bot.services.digest import figures, lists, outbox, reports, settings, views
 from bot.storage.db import make_session_factory, transaction
 from bot.storage.models import Customer, OutboxMessage, Team
-from tests.integration.test_digest import AMY, BOB, LEAD, NOW, NY_LEAD, OTHER, _build
+from tests.integration.test_digest import AMY, BOB, CAT, LEAD, NOW, NY_LEAD, OTHER, _build
 
 ADMIN = 900
 
@@ -98,6 +98,41 @@ async def test_list_page_names_each_list_and_refuses_others(engine: AsyncEngine)
     assert pages["at_risk"].listing.items[0].customer_id == ids["c3"]
     assert pages["at_risk"].currency == pages["overdue"].currency
     assert [i.customer_id for i in later.listing.items] == [ids["c8"]] and later.listing.total == 2
+
+
+async def test_list_pages_are_list_page_and_one_members_lists_are_theirs(engine: AsyncEngine) -> None:
+    team_id, other_id, ids = await _build(engine)
+    who = _actors(team_id, other_id)
+    async with transaction(make_session_factory(engine)) as session:
+        firsts = await svc.list_pages(session, who["lead"], team_id=team_id, now=NOW)
+        each = [
+            await svc.list_page(session, who["lead"], team_id=team_id, name=name, offset=0, now=NOW)
+            for name in svc.LISTS
+        ]
+        mine = {
+            owner: await svc.list_pages(session, who["lead"], team_id=team_id, now=NOW, owner_id=owner)
+            for owner in (AMY, BOB, CAT)
+        }
+        later = await svc.list_page(
+            session, who["lead"], team_id=team_id, name="quiet_a", offset=1, now=NOW, owner_id=AMY
+        )
+        bobs_risk = await svc.list_page(
+            session, who["lead"], team_id=team_id, name="at_risk", offset=5, now=NOW, owner_id=BOB
+        )
+        for actor, owner in ((who["lead"], OTHER), (who["rep"], None), (who["other_lead"], None)):
+            with pytest.raises(NotAllowed):
+                await svc.list_pages(session, actor, team_id=team_id, now=NOW, owner_id=owner)
+        with pytest.raises(NotAllowed):
+            await svc.list_page(
+                session, who["lead"], team_id=team_id, name="overdue", offset=0, now=NOW, owner_id=OTHER
+            )
+    assert firsts == each
+    totals = {owner: [page.listing.total for page in pages] for owner, pages in mine.items()}
+    assert totals == {AMY: [1, 0, 0, 2], BOB: [0, 1, 1, 0], CAT: [0, 0, 0, 0]}
+    assert [i.customer_id for i in mine[BOB][2].listing.items] == [ids["c3"]]
+    assert [i.owner for page in mine[AMY] for i in page.listing.items] == ["Amy", "Amy", "Amy"]
+    assert [i.customer_id for i in later.listing.items] == [ids["c8"]] and later.listing.total == 2
+    assert (bobs_risk.listing.items, bobs_risk.listing.total) == ([], 1)  # past the end, still counted
 
 
 async def test_members_and_a_members_day(engine: AsyncEngine) -> None:

@@ -51,10 +51,22 @@ async def overdue_by_owner(session: AsyncSession, *, team_id: int, today: date) 
 
 
 async def overdue(
-    session: AsyncSession, *, team_id: int, today: date, offset: int = 0, limit: int = PAGE
+    session: AsyncSession,
+    *,
+    team_id: int,
+    today: date,
+    offset: int = 0,
+    limit: int = PAGE,
+    owner_id: int | None = None,
 ) -> Listing:
-    """Follow-ups past their day and not done, the oldest first."""
-    where = (col(Task.team_id) == team_id, col(Task.done_at).is_(None), col(Task.due_on) < today)
+    """Follow-ups past their day and not done, the oldest first (only `owner_id`'s when given)."""
+    where: tuple[Any, ...] = (
+        col(Task.team_id) == team_id,
+        col(Task.done_at).is_(None),
+        col(Task.due_on) < today,
+    )
+    if owner_id is not None:
+        where = (*where, col(Task.owner_id) == owner_id)
     total = (await session.exec(select(func.count()).select_from(Task).where(*where))).one()
     tasks = (
         await session.exec(
@@ -84,16 +96,27 @@ async def overdue(
 
 
 async def complaints(
-    session: AsyncSession, *, team_id: int, today: date, offset: int = 0, limit: int = PAGE
+    session: AsyncSession,
+    *,
+    team_id: int,
+    today: date,
+    offset: int = 0,
+    limit: int = PAGE,
+    owner_id: int | None = None,
 ) -> Listing:
-    """Complaints still open after the day promised to the customer, the oldest first."""
-    where = (
+    """Complaints still open after the day promised to the customer, the oldest first (only
+    those of `owner_id`'s customers when given)."""
+    where: tuple[Any, ...] = (
         col(Outcome.team_id) == team_id,
         col(Outcome.kind) == "complaint",
         col(Outcome.resolved_at).is_(None),
         col(Outcome.due_on) < today,
     )
-    total = (await session.exec(select(func.count()).select_from(Outcome).where(*where))).one()
+    counted = select(func.count()).select_from(Outcome)
+    if owner_id is not None:
+        where = (*where, col(Customer.owner_id) == owner_id)
+        counted = counted.join(Customer, col(Customer.id) == col(Outcome.customer_id))
+    total = (await session.exec(counted.where(*where))).one()
     rows = (
         await session.exec(
             select(Outcome, Customer.name, Customer.owner_id)
@@ -135,9 +158,16 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def at_risk(
-    session: AsyncSession, *, team: Team, today: date, offset: int = 0, limit: int = PAGE
+    session: AsyncSession,
+    *,
+    team: Team,
+    today: date,
+    offset: int = 0,
+    limit: int = PAGE,
+    owner_id: int | None = None,
 ) -> Listing:
-    """Customers who have not bought for well over their usual interval, the most valuable first.
+    """Customers who have not bought for well over their usual interval, the most valuable first
+    (only `owner_id`'s when given).
 
     The HAVING clause is `analytics.churn_risk` written in SQL (days since the last
     purchase × (purchases − 1) > factor × days from the first to the last), so the
@@ -182,7 +212,11 @@ async def at_risk(
                 func.count().over(),  # how many groups there are in all, before the page
             )
             .join(Customer, col(Customer.id) == grouped.c.customer_id)
-            .where(col(Customer.archived_at).is_(None), col(Customer.stage).not_in(analytics.RESTING_STAGES))
+            .where(
+                col(Customer.archived_at).is_(None),
+                col(Customer.stage).not_in(analytics.RESTING_STAGES),
+                *(() if owner_id is None else (col(Customer.owner_id) == owner_id,)),
+            )
             .order_by(grouped.c.revenue.desc(), col(Customer.name), grouped.c.customer_id)
             .offset(offset)
             .limit(limit)
@@ -190,7 +224,7 @@ async def at_risk(
     ).all()
     total = int(rows[0][7]) if rows else 0
     if not rows and offset:
-        total = (await at_risk(session, team=team, today=today, offset=0, limit=1)).total
+        total = (await at_risk(session, team=team, today=today, offset=0, limit=1, owner_id=owner_id)).total
     names = await _names(session, {int(row[6]) for row in rows})
     reference = await cached_reference(session, team)
     details = await loyalty_of(
@@ -226,17 +260,26 @@ def _date(value: Any) -> date | None:
 
 
 async def quiet_a(
-    session: AsyncSession, *, team: Team, now: datetime, offset: int = 0, limit: int = PAGE
+    session: AsyncSession,
+    *,
+    team: Team,
+    now: datetime,
+    offset: int = 0,
+    limit: int = PAGE,
+    owner_id: int | None = None,
 ) -> Listing:
-    """A-grade customers nobody has been in touch with for longer than their rhythm, the longest first."""
+    """A-grade customers nobody has been in touch with for longer than their rhythm, the longest
+    first (only `owner_id`'s when given)."""
     rhythm = analytics.rhythm_of(team.settings)
     last = func.coalesce(col(Customer.last_contact_at), col(Customer.created_at))
-    base = (
+    base: tuple[Any, ...] = (
         col(Customer.team_id) == team.id,
         col(Customer.grade) == "A",
         col(Customer.archived_at).is_(None),
         col(Customer.stage).not_in(analytics.RESTING_STAGES),
     )
+    if owner_id is not None:
+        base = (*base, col(Customer.owner_id) == owner_id)
     # `rhythm_breach` counts whole days: behind once a full day past the rhythm.
     usual = (*base, col(Customer.contact_every_days).is_(None), last <= now - timedelta(days=rhythm["A"] + 1))
     total = int((await session.exec(select(func.count()).select_from(Customer).where(*usual))).one())

@@ -141,20 +141,55 @@ class ListPage:
 
 
 async def list_page(
-    session: AsyncSession, actor: Actor, *, team_id: int, name: str, offset: int, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    team_id: int,
+    name: str,
+    offset: int,
+    now: datetime,
+    owner_id: int | None = None,
 ) -> ListPage:
-    """A page of the list `name` (one of `LISTS`), as of the actor's today."""
+    """A page of the list `name` (one of `LISTS`), as of the actor's today; only the items of
+    one member of the team (`owner_id`) when given."""
     if name not in LISTS:
         raise NotAllowed()
     view = await team_view(session, actor, team_id=team_id, now=now)
+    await _check_member(session, team_id, owner_id)
+    return await _page(session, view, name, offset=offset, now=now, owner_id=owner_id)
+
+
+async def list_pages(
+    session: AsyncSession, actor: Actor, *, team_id: int, now: datetime, owner_id: int | None = None
+) -> list[ListPage]:
+    """The first page of each of the digest's lists, in `LISTS` order (one member's when given)."""
+    view = await team_view(session, actor, team_id=team_id, now=now)
+    await _check_member(session, team_id, owner_id)
+    return [await _page(session, view, name, offset=0, now=now, owner_id=owner_id) for name in LISTS]
+
+
+async def _check_member(session: AsyncSession, team_id: int, owner_id: int | None) -> None:
+    """A list narrowed to one person must name a member of the team."""
+    if owner_id is not None and owner_id not in {
+        uid for uid, _, _ in await figures.members(session, team_id)
+    }:
+        raise NotAllowed()
+
+
+async def _page(
+    session: AsyncSession, view: TeamView, name: str, *, offset: int, now: datetime, owner_id: int | None
+) -> ListPage:
+    team_id, today = view.team_id, view.today
     if name == "overdue":
-        found = await lists.overdue(session, team_id=team_id, today=view.today, offset=offset)
+        found = await lists.overdue(session, team_id=team_id, today=today, offset=offset, owner_id=owner_id)
     elif name == "complaints":
-        found = await lists.complaints(session, team_id=team_id, today=view.today, offset=offset)
+        found = await lists.complaints(
+            session, team_id=team_id, today=today, offset=offset, owner_id=owner_id
+        )
     elif name == "at_risk":
-        found = await lists.at_risk(session, team=view.team, today=view.today, offset=offset)
+        found = await lists.at_risk(session, team=view.team, today=today, offset=offset, owner_id=owner_id)
     else:
-        found = await lists.quiet_a(session, team=view.team, now=now, offset=offset)
+        found = await lists.quiet_a(session, team=view.team, now=now, offset=offset, owner_id=owner_id)
     return ListPage(name, found, view.currency)
 
 

@@ -383,7 +383,8 @@ async function showDashboard(choice) {
   state.dashboardOwner = owner;
   const query = new URLSearchParams({ days: String(days) });
   if (owner) query.set("owner", owner);
-  const data = await api("GET", "/api/dashboard?" + query);
+  const listQuery = new URLSearchParams(owner ? { owner } : {});
+  const [data, lists] = await Promise.all([api("GET", "/api/dashboard?" + query), api("GET", "/api/dashboard/lists?" + listQuery)]);
   const top = Math.max(1, ...data.days.map((d) => d.notes + d.purchases));
   const detail = el("div");
   const bars = data.days.map((day) => el("button", { class: "bar", type: "button", "aria-pressed": "false",
@@ -420,11 +421,48 @@ async function showDashboard(choice) {
       el("div", { class: "chart" }, bars),
       el("div", { class: "axis" }, el("span", null, data.days[0].day), el("span", null, data.days[data.days.length - 1].day))),
     detail,
+    ...lists.lists.map((list) => digestList(list, lists, owner)),
     el("section", { class: "group" }, el("h2", null, t("web.reps_table")),
       el("table", null,
         el("tr", null, el("th", null, t("web.rep")), el("th", { class: "num" }, t("web.notes")), el("th", { class: "num" }, t("web.purchases"))),
         data.per_rep.map((row) => el("tr", null, el("td", null, row.name), el("td", { class: "num" }, row.notes), el("td", { class: "num" }, row.purchases))))),
   );
+}
+
+// The digest's four lists, as the bot's digest has them: a tap on an item opens its customer.
+function digestList(list, lists, owner) {
+  const items = el("ul", { class: "items" }, list.items.map((item) => listItem(list.name, item)));
+  const box = el("section", { class: "group list", dataset: { list: list.name } }, el("h2", null, list.title), items,
+    list.total ? null : el("p", { class: "hint" }, lists.empty));
+  let shown = list.items.length;
+  if (shown < list.total) {
+    const more = el("button", { class: "chip", type: "button", onclick: async () => {
+      const q = new URLSearchParams({ name: list.name, offset: String(shown) });
+      if (owner) q.set("owner", owner);
+      try {
+        const next = await api("GET", "/api/dashboard/list?" + q);
+        shown += next.items.length;
+        items.append(...next.items.map((item) => listItem(list.name, item)));
+        if (shown >= next.total || !next.items.length) more.remove();
+      } catch (error) { fail(error); }
+    } }, t("web.more"));
+    box.append(more);
+  }
+  return box;
+}
+
+function listItem(name, item) {
+  const d = item.detail;
+  let why, more = null;
+  if (name === "overdue") { why = t("web.why_overdue", { days: d.days, due: d.due }); more = d.text; }
+  else if (name === "complaints") { why = t("web.why_complaint", { days: d.days, due: d.due }); more = d.words ? t("web.complaint_words", { words: d.words }) : null; }
+  else if (name === "at_risk") why = t("web.why_at_risk", { days: d.days, interval: d.interval, revenue: d.revenue, loyalty: d.loyalty });
+  else why = t(d.never ? "web.why_quiet_never" : "web.why_quiet", { days: d.days });
+  const id = item.customer_id;
+  return el("li", { class: id ? "item link" : "item", dataset: id ? { id: String(id) } : null, onclick: id ? () => go("#card/" + id) : null },
+    el("div", { class: "top" }, id ? el("a", { class: "name", href: "#card/" + id }, item.name) : el("span", { class: "name" }, item.name), el("span", { class: "owner" }, item.owner)),
+    el("div", { class: "meta" }, why),
+    more ? el("div", { class: "meta" }, more) : null);
 }
 
 // ------------------------------------------------------------------ start
