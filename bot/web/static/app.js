@@ -437,11 +437,11 @@ function noteFile(entry) {
       download.textContent = t("web.loading");
       try {
         const { url, name } = await fileBlob(entry.file_url);
-        const link = el("a", { href: url, download: name || true }, "📎 " + t("web.download"));
+        const link = el("a", { href: url, download: name || true }, t("web.download"));
         box.replaceChildren(link);
         link.click();
       } catch (error) { failed(error); }
-    } }, "📎 " + t("web.download"));
+    } }, t("web.download"));
     box.append(download);
   }
   return box;
