@@ -24,8 +24,6 @@ from bot.domain.errors import SalesbotError
 from bot.runtime import Runtime
 from bot.services import cards
 
-TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile's limit for bots (bytes)
-
 
 class FileTooBig(SalesbotError):
     """Telegram does not hand bots files over 20 MB."""
