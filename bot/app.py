@@ -233,9 +233,10 @@ def build_application(wiring: Wiring) -> SalesApp:
     application.bot_data.schedule = wiring.schedule
     if settings.web_url is not None:
         # Imported only here: a bot without the Mini App (and `salesbot dispatch`) loads no aiohttp.
+        from bot.telegram.files import TelegramFiles
         from bot.web.server import build_web_server
 
-        application.bot_data.web = build_web_server(services, token)
+        application.bot_data.web = build_web_server(services, token, files=TelegramFiles(application.bot))
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, route in router.commands.items():
         application.add_handler(

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, NotFound
 from bot.services import analytics, customer_search
 from bot.services import customers as customer_service
 from bot.storage.models import Note, User
@@ -91,4 +91,17 @@ async def note_file(session: AsyncSession, *, customer_id: int, note_id: int) ->
     note = await session.get(Note, note_id)
     if note is None or note.customer_id != customer_id or not note.file_id:
         return None
+    return note
+
+
+async def visible_note_file(session: AsyncSession, actor: Actor, note_id: int) -> Note:
+    """A note with a file, on a card the actor may see (as the bot's timeline shows it).
+
+    A note that does not exist or has no file reads as NotFound; a note on someone else's
+    card as NotAllowed (from the card's own access rule), so neither tells more than the other.
+    """
+    note = await session.get(Note, note_id)
+    if note is None or not note.file_id:
+        raise NotFound()
+    await customer_service.get_customer(session, actor, note.customer_id)
     return note

@@ -30,7 +30,7 @@ from bot.domain.errors import Busy, Changed, FieldErrors, InvalidInput, NotAllow
 from bot.i18n import pick_language
 from bot.runtime import Runtime
 from bot.services import cards as card_service
-from bot.services import identity
+from bot.services import identity, note_files
 from bot.services import team as team_service
 from bot.web import initdata, views
 
@@ -75,6 +75,7 @@ class Nonces:
 
 SERVICES = web.AppKey("services", Runtime)
 TOKEN = web.AppKey("token", str)
+FILES = web.AppKey("files", note_files.FileSource)
 NONCES = web.AppKey("nonces", Nonces)
 ACTOR = web.RequestKey("actor", Actor)
 LANGUAGE = web.RequestKey("language", str)
@@ -85,8 +86,13 @@ PAGES = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css"}
 API = "/api/"
 
 
-def build_web_app(services: Runtime, bot_token: str) -> web.Application:
-    """The Mini App's web application: its page, then the initData check, access, and the API routes."""
+def build_web_app(
+    services: Runtime, bot_token: str, *, files: note_files.FileSource | None = None
+) -> web.Application:
+    """The Mini App's web application: its page, then the initData check, access, and the API routes.
+
+    With `files` (the bot's way to Telegram's files), timeline notes' files are served too.
+    """
     app = web.Application(middlewares=[_guard])
     app[SERVICES], app[TOKEN], app[NONCES] = services, bot_token, Nonces()
     for path in PAGES:
@@ -102,6 +108,9 @@ def build_web_app(services: Runtime, bot_token: str) -> web.Application:
     app.router.add_patch(r"/api/customers/{customer_id:\d{1,9}}", save_card)
     app.router.add_get(r"/api/customers/{customer_id:\d{1,9}}/form", card_form)
     app.router.add_post(r"/api/customers/{customer_id:\d{1,9}}/stage", move_stage)
+    if files is not None:
+        app[FILES] = files
+        app.router.add_get(r"/api/notes/{note_id:\d{1,9}}/file", note_file)
     return app
 
 
@@ -307,12 +316,15 @@ class WebServer:
             await runner.cleanup()
 
 
-def build_web_server(services: Runtime, bot_token: str) -> WebServer | None:
+def build_web_server(
+    services: Runtime, bot_token: str, *, files: note_files.FileSource | None = None
+) -> WebServer | None:
     """The Mini App's server as configured, or None when SALESBOT_WEB_URL is not set."""
     settings = services.settings
     if settings.web_url is None:
         return None
-    return WebServer(build_web_app(services, bot_token), host=settings.web_listen, port=settings.web_port)
+    app = build_web_app(services, bot_token, files=files)
+    return WebServer(app, host=settings.web_listen, port=settings.web_port)
 
 
 # ---------------------------------------------------------------- the screens' data (bot.web.views)
@@ -345,6 +357,29 @@ async def card_form(request: web.Request) -> web.Response:
     """The whole card as one form, with its newest notes."""
     customer_id = int(request.match_info["customer_id"])
     return web.json_response(await views.card_form(request.app[SERVICES], request[ACTOR], customer_id))
+
+
+# A note's file never changes; only the asker's browser may keep it (it came with their sign-in).
+FILE_CACHE = "private, max-age=86400"
+FILE_REFUSALS: dict[type[SalesbotError], int] = {
+    note_files.FileTooBig: 413,
+    note_files.FileGone: 404,
+    note_files.FileUnreachable: 503,
+}
+
+
+async def note_file(request: web.Request) -> web.Response:
+    """A timeline note's photo, voice note or file; 404 for one the user may not see, as its card."""
+    services, actor = request.app[SERVICES], request[ACTOR]
+    note_id = int(request.match_info["note_id"])
+    try:
+        found = await note_files.note_file(services, request.app[FILES], actor, note_id)
+    except (note_files.FileTooBig, note_files.FileGone, note_files.FileUnreachable) as error:
+        raise Refused(FILE_REFUSALS[type(error)], error.key, f"note {note_id}") from error
+    headers = {"Cache-Control": FILE_CACHE, "X-Content-Type-Options": "nosniff"}
+    if found.file_kind == "document":  # saved, never shown as a page of this origin
+        headers["Content-Disposition"] = f'attachment; filename="{found.file_name}"'
+    return web.Response(body=found.content, content_type=found.content_type, headers=headers)
 
 
 async def save_card(request: web.Request) -> web.Response:

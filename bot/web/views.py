@@ -232,12 +232,17 @@ async def card_form(services: Runtime, actor: Actor, customer_id: int) -> dict[s
                 else None,
                 "text": note.text,
                 "file_kind": note.file_kind,
-                "file_url": None,
+                "file_url": note_file_url(note.id) if note.file_id and note.id is not None else None,
             }
             for note in notes.page.items
             if note.kind != "system"
         ],
     }
+
+
+def note_file_url(note_id: int) -> str:
+    """Where the page fetches a note's file (relative to the page, which may live under a path)."""
+    return f"api/notes/{note_id}/file"
 
 
 async def save_card(

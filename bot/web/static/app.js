@@ -121,6 +121,7 @@ function setMain(text, action) {
 async function route() {
   const [screen, arg] = location.hash.replace(/^#/, "").split("&")[0].split("/");
   setMain(null, null);
+  releaseMedia();
   try {
     if (screen === "card" && arg) { setBack(true); await showCard(Number(arg)); }
     else if (screen === "dashboard") { setBack(state.me.role === "rep"); await showDashboard(); }
@@ -321,6 +322,7 @@ async function moveTo(id, stage) {
 
 async function showCard(id) {
   const form = await api("GET", "/api/customers/" + id + "/form");
+  releaseMedia();  // shown again after a save: the old entries' files go with them
   const inputs = {};
   const groups = form.sections.map((section) => el("section", { class: "group" },
     el("h2", null, section.title),
@@ -342,8 +344,7 @@ async function showCard(id) {
     form.timeline.length ? el("ul", { class: "timeline" }, form.timeline.map((entry) => el("li", null,
       el("div", { class: "meta hint" }, [entry.when, entry.author, entry.kind].filter(Boolean).join(" · ")),
       entry.text ? el("div", null, entry.text) : null,
-      entry.file_kind === "photo" && entry.file_url ? el("img", { src: entry.file_url, alt: entry.text || "", loading: "lazy" }) : null,
-      (entry.file_kind === "voice" || entry.file_kind === "audio") && entry.file_url ? el("audio", { src: entry.file_url, controls: true, preload: "none" }) : null,
+      noteFile(entry),
     ))) : el("p", { class: "hint" }, t("web.no_notes")));
   app.replaceChildren(el("h1", null, form.name), el("p", { class: "hint" }, form.subtitle), ...groups, timeline);
 
@@ -372,6 +373,86 @@ async function showCard(id) {
     }
   };
   setMain(t("web.save"), save);
+}
+
+// ------------------------------------------------------------------ a timeline note's file
+
+// <img> and <audio> cannot send the Authorization header, so the page fetches a note's file
+// itself and shows it from a blob URL: a photo or voice note once its entry comes into view,
+// a document when tapped, so opening a card stays light. Leaving the card lets them all go.
+const media = { urls: [], observer: null };
+
+function releaseMedia() {
+  if (media.observer) media.observer.disconnect();
+  media.observer = null;
+  for (const url of media.urls) URL.revokeObjectURL(url);
+  media.urls = [];
+  const overlay = document.querySelector(".overlay");
+  if (overlay) overlay.remove();
+}
+
+async function fileBlob(path) {
+  const response = await fetch(path.replace(/^\//, ""), { headers: { Authorization: "tma " + tg.initData } });
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch (_) { data = null; }
+    throw new Error((data && data.message) || t("web.error"));
+  }
+  const url = URL.createObjectURL(await response.blob());
+  media.urls.push(url);
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  return { url, name: named ? named[1] : "" };
+}
+
+function whenSeen(node, load) {
+  if (!("IntersectionObserver" in window)) { load(); return; }
+  if (!media.observer) {
+    media.observer = new IntersectionObserver((seen) => {
+      for (const entry of seen) {
+        if (!entry.isIntersecting) continue;
+        media.observer.unobserve(entry.target);
+        entry.target.load();
+      }
+    }, { rootMargin: "200px 0px" });
+  }
+  node.load = load;
+  media.observer.observe(node);
+}
+
+function noteFile(entry) {
+  if (!entry.file_url) return null;
+  const box = el("div", { class: "file", dataset: { kind: entry.file_kind } });
+  const failed = (error) => box.replaceChildren(el("span", { class: "error" }, error.message || t("web.error")));
+  if (entry.file_kind === "photo" || entry.file_kind === "voice") {
+    box.append(el("span", { class: "hint" }, t("web.loading")));
+    whenSeen(box, () => fileBlob(entry.file_url).then(({ url }) => {
+      const alt = entry.text || t("web.photo");
+      box.replaceChildren(entry.file_kind === "photo"
+        ? el("button", { class: "thumb", type: "button", "aria-label": t("web.full_size"), onclick: () => showPhoto(url, alt) }, el("img", { src: url, alt }))
+        : el("audio", { src: url, controls: true, preload: "metadata", "aria-label": t("web.voice") }));
+    }).catch(failed));
+  } else {
+    const download = el("button", { class: "chip", type: "button", onclick: async () => {
+      download.disabled = true;
+      download.textContent = t("web.loading");
+      try {
+        const { url, name } = await fileBlob(entry.file_url);
+        const link = el("a", { href: url, download: name || true }, t("web.download"));
+        box.replaceChildren(link);
+        link.click();
+      } catch (error) { failed(error); }
+    } }, t("web.download"));
+    box.append(download);
+  }
+  return box;
+}
+
+function showPhoto(url, alt) {
+  const close = () => overlay.remove();
+  const overlay = el("div", { class: "overlay", role: "dialog", "aria-label": alt, onclick: close },
+    el("img", { src: url, alt }),
+    el("button", { class: "chip", type: "button", onclick: close }, t("web.close")));
+  document.body.append(overlay);
 }
 
 // ------------------------------------------------------------------ the lead's dashboard
