@@ -20,7 +20,7 @@ function fromLink() {
   return { initData: data || "", initDataUnsafe: {}, platform: "unknown", ready: noop, expand: noop,
     BackButton: button, MainButton: button, HapticFeedback: { notificationOccurred: noop } };
 }
-const state = { me: null, texts: {}, board: null, filters: { grade: "", tag: "", behind: false, owner: "" } };
+const state = { moves: 0, me: null, texts: {}, board: null, filters: { grade: "", tag: "", behind: false, owner: "" } };
 const app = document.getElementById("app");
 
 function t(key, params) {
@@ -92,7 +92,35 @@ const pageBack = pagebar ? pagebar.appendChild(el("button", { class: "chip", typ
 const pageMain = pagebar ? pagebar.appendChild(el("button", { class: "main", type: "button", hidden: true })) : null;
 
 function back() {
-  if (location.hash.startsWith("#card")) history.back(); else go("#board");
+  leaving(() => {
+    // Back from a card returns to the screen it was opened from; a card the page was opened at
+    // (a link straight to it) has only the board behind it.
+    if (location.hash.startsWith("#card") && state.moves > 0) history.back();
+    else { history.replaceState(null, "", "#board"); route(); }
+  });
+}
+
+// A card form with changes not saved yet asks before they are dropped: on Back, and (through
+// Telegram) when the Mini App is closed.
+function unsaved() {
+  return Boolean(state.unsaved && state.unsaved());
+}
+
+function leaving(leave) {
+  if (!unsaved()) { leave(); return; }
+  const decide = (ok) => { if (ok) { state.unsaved = null; guardClosing(); leave(); } };
+  if (inTelegram) tg.showConfirm(t("web.discard"), decide); else decide(window.confirm(t("web.discard")));
+}
+
+function guardClosing() {
+  if (!inTelegram || !tg.enableClosingConfirmation) return;
+  if (unsaved()) tg.enableClosingConfirmation(); else tg.disableClosingConfirmation();
+}
+
+// Back in the Mini App after a while in the chat: the screen is read again, so what was done in
+// the chat meanwhile shows (a card being edited is left as it is).
+function refresh() {
+  if (!unsaved() && state.me) route();
 }
 
 function setBack(visible) {
@@ -122,6 +150,8 @@ async function route() {
   const [screen, arg] = location.hash.replace(/^#/, "").split("&")[0].split("/");
   setMain(null, null);
   releaseMedia();
+  state.unsaved = null;
+  guardClosing();
   try {
     if (screen === "card" && arg) { setBack(true); await showCard(Number(arg)); }
     else if (screen === "dashboard") { setBack(state.me.role === "rep"); await showDashboard(); }
@@ -320,7 +350,8 @@ async function moveTo(id, stage) {
 
 // ------------------------------------------------------------------ the card
 
-async function showCard(id) {
+// `kept`: the user's changes to put back over the card as read now (it changed meanwhile).
+async function showCard(id, kept) {
   const form = await api("GET", "/api/customers/" + id + "/form");
   releaseMedia();  // shown again after a save: the old entries' files go with them
   const inputs = {};
@@ -338,6 +369,7 @@ async function showCard(id) {
           type: field.kind === "email" ? "email" : "text", autocomplete: "off" });
       }
       inputs[field.key] = { input, initial: field.value || "" };
+      if (kept && field.key in kept) input.value = kept[field.key];
       return el("label", { class: "field", dataset: { key: field.key } }, el("span", null, field.label), input, el("div", { class: "error" }));
     })));
   const timeline = el("section", { class: "group" }, el("h2", null, t("web.timeline")),
@@ -347,6 +379,9 @@ async function showCard(id) {
       noteFile(entry),
     ))) : el("p", { class: "hint" }, t("web.no_notes")));
   app.replaceChildren(el("h1", null, form.name), el("p", { class: "hint" }, form.subtitle), ...groups, timeline);
+  state.unsaved = () => Object.values(inputs).some(({ input, initial }) => input.value !== initial);
+  for (const { input } of Object.values(inputs)) input.addEventListener("input", guardClosing);
+  guardClosing();
 
   const save = async () => {
     const changes = {};
@@ -358,9 +393,14 @@ async function showCard(id) {
     tg.MainButton.showProgress();
     try {
       await api("PATCH", "/api/customers/" + id, { changes, version: form.version });
+      state.unsaved = null;
       toast(t("web.saved"));
       await showCard(id);
     } catch (error) {
+      if (error.status === 409) {  // changed in the chat meanwhile: the latest, with these changes on top
+        try { await showCard(id, changes); toast(t("web.changed_kept")); } catch (again) { fail(again); }
+        return;
+      }
       if (error.status === 422 && error.data && error.data.errors) {
         for (const [key, text] of Object.entries(error.data.errors)) {
           const label = app.querySelector('label.field[data-key="' + key + '"]');
@@ -560,7 +600,9 @@ async function start() {
     app.replaceChildren(el("p", { class: "error" }, error.message || "401"));
     return;
   }
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", () => { state.moves += 1; route(); });
+  if (tg.onEvent) tg.onEvent("activated", refresh);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refresh(); });
   if (location.hash.includes("tgWebApp")) {  // Telegram's launch data: keep only the screen asked for
     const screen = location.hash.replace(/^#/, "").split("&")[0];
     history.replaceState(null, "", "#" + (screen.startsWith("tgWebApp") ? "board" : screen));
@@ -571,7 +613,7 @@ async function start() {
   if (opened && /^(board|dashboard|card_\d+)$/.test(opened)) {
     const screen = "#" + opened.replace("_", "/");
     history.replaceState(null, "", screen.startsWith("#card") ? "#board" : screen);
-    if (screen.startsWith("#card")) history.pushState(null, "", screen);
+    if (screen.startsWith("#card")) { history.pushState(null, "", screen); state.moves += 1; }
   }
   await route();
 }
