@@ -33,7 +33,8 @@ BROKEN = FIXTURES / "broken"
 EXPECTED = {
     "ids.toml": [
         "ids.toml: #1: id is missing",
-        "ids.toml: Too-Busy: id 'Too-Busy' must be lowercase ASCII letters, digits and _, at most 40 characters",
+        "ids.toml: Too-Busy: id 'Too-Busy' must be lowercase ASCII letters, digits and "
+        "_, at most 40 characters",
         "ids.toml: team_7: id 'team_7' starts with 'team_', which is kept for drills from the team's floor",
         "ids.toml: twice: id is used again in this file",
         "ids.toml: no_kind: kind is missing",
@@ -73,25 +74,30 @@ EXPECTED = {
     "values.toml": [
         "values.toml: price_cheaper_online: covers: 'objection.type.cost' is not a technique of "
         "bot/domain/methodology.py",
-        "values.toml: price_cheaper_online: type 'cost' is not one of need, money, authority, price, product, "
+        "values.toml: price_cheaper_online: type 'cost' is not one of need, money, "
+        "authority, price, product, "
         "salesperson, timing",
         # The README's own example.
         "values.toml: price_cheaper_online: method 'yes_butt' is not one of yes_but, boomerang, compensate, "
         "tactful, merge, rebut, ignore",
-        "values.toml: odd_signal: signal 'winks' is not one of praises, asks_use, asks_terms, asks_references, "
+        "values.toml: odd_signal: signal 'winks' is not one of praises, asks_use, "
+        "asks_terms, asks_references, "
         "handles_form, touches, voice_firm, relaxes, tries, none",
         "values.toml: none_with_method: method is left out when signal is 'none'",
         "values.toml: none_with_method: model is left out when signal is 'none'",
         "values.toml: signal_without_options: options is missing",
         "values.toml: two_options: options must be a list of 3 or 4 closing methods",
-        "values.toml: odd_options: options: 'bribe' is not one of direct, hint, frank, assumptive, alternative, "
+        "values.toml: odd_options: options: 'bribe' is not one of direct, hint, frank, "
+        "assumptive, alternative, "
         "minor_point, guarantee, benefit_summary, precondition, weakness, sedan_chair, contest",
         "values.toml: odd_options: options: 'hint' is listed twice",
         "values.toml: odd_options: options must include the method 'direct'",
-        "values.toml: odd_need: need 'hug' is not one of fast_fix, respect, explanation, compensation, assurance",
+        "values.toml: odd_need: need 'hug' is not one of fast_fix, respect, explanation, "
+        "compensation, assurance",
         "values.toml: odd_rating: volume 'maybe' is not one of yes, no, unknown",
         "values.toml: odd_rating: authority is missing",
-        "values.toml: odd_steps: steps.blame is not one of listen, sympathise, apologise, propose, carry_out, review",
+        "values.toml: odd_steps: steps.blame is not one of listen, sympathise, "
+        "apologise, propose, carry_out, review",
         "values.toml: odd_steps: steps.review is missing",
         "values.toml: one_option: options must be a list of 2 to 5 options",
         "values.toml: odd_choice: options.a: unknown field 'colour'",
@@ -124,7 +130,9 @@ def test_a_file_that_is_not_toml_is_named() -> None:
 
 def test_an_id_is_unique_across_files() -> None:
     drills, problems = check_files([GOOD, BROKEN / "duplicate.toml"])
-    assert [str(p) for p in problems] == ["duplicate.toml: fx_too_busy: id is used again (first in all_kinds.toml)"]
+    assert [str(p) for p in problems] == [
+        "duplicate.toml: fx_too_busy: id is used again (first in all_kinds.toml)"
+    ]
     assert drills.get("fx_too_busy") is not None  # the first one stays
 
 
@@ -135,14 +143,23 @@ def test_the_good_file_loads_every_kind_with_its_fields() -> None:
     objection = drills.get("fx_price_online")
     assert isinstance(objection, ObjectionDrill)
     assert (objection.type, objection.method, objection.topic) == ("price", "compensate", "objection")
-    assert objection.prompt.get("en").startswith("Customer:") and objection.prompt.get("zh").startswith("客户")
+    assert objection.prompt.get("en").startswith("Customer:") and objection.prompt.get("zh").startswith(
+        "客户"
+    )
     trap = drills.get("fx_small_talk")
     assert isinstance(trap, SignalDrill)
     assert (trap.signal, trap.method, trap.options, trap.model) == ("none", None, (), None)
     assert trap.topic == "closing"
     steps = drills.get("fx_late_delivery_steps")
     assert isinstance(steps, ComplaintStepsDrill)
-    assert [step for step, _ in steps.steps] == ["listen", "sympathise", "apologise", "propose", "carry_out", "review"]
+    assert [step for step, _ in steps.steps] == [
+        "listen",
+        "sympathise",
+        "apologise",
+        "propose",
+        "carry_out",
+        "review",
+    ]
     qualify = drills.get("fx_factory_case")
     assert isinstance(qualify, QualifyDrill)
     assert qualify.rating("authority") == "no" and qualify.topic == "qualify"
@@ -165,7 +182,11 @@ def test_the_topic_is_the_area_of_the_first_covers_id() -> None:
         "fx_too_busy": "objection",  # a listening drill: objection.listening.*
         "fx_first_impression": "approach",
     }
-    assert [d.id for d in drills.by_topic("closing")] == ["fx_asks_delivery", "fx_small_talk", "fx_risk_worry"]
+    assert [d.id for d in drills.by_topic("closing")] == [
+        "fx_asks_delivery",
+        "fx_small_talk",
+        "fx_risk_worry",
+    ]
     assert [d.id for d in drills.by_kind("signal")] == ["fx_asks_delivery", "fx_small_talk"]
     assert drills.by_topic("approach") == []  # its only drill is retired
     same = ObjectionDrill(
@@ -195,7 +216,9 @@ def test_load_all_refuses_a_folder_with_a_broken_file(tmp_path: Path) -> None:
     assert str(refused.value).splitlines() == EXPECTED["texts.toml"]
 
 
-def test_the_bot_refuses_to_start_on_a_broken_drill_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_bot_refuses_to_start_on_a_broken_drill_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "texts.toml").write_bytes((BROKEN / "texts.toml").read_bytes())
     monkeypatch.setattr(check, "DRILLS", tmp_path)
     sessions = make_session_factory(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"))
@@ -208,7 +231,7 @@ def test_the_bot_refuses_to_start_on_a_broken_drill_file(tmp_path: Path, monkeyp
 
 
 def test_the_shipped_folder_loads() -> None:
-    drills, problems = check_files(drill_files())
+    _, problems = check_files(drill_files())
     assert problems == []
     assert isinstance(load_all(), Drills)
 
@@ -218,10 +241,13 @@ def test_drills_check_command() -> None:
     good = runner.invoke(main, ["drills", "check", str(GOOD)])
     assert good.exit_code == 0, good.output
     assert good.stdout == (
-        "1 file(s) OK: 8 drill(s); kinds: objection 1, signal 2, closing 1, complaint_steps 1, complaint_need 1, "
+        "1 file(s) OK: 8 drill(s); kinds: objection 1, signal 2, closing 1, "
+        "complaint_steps 1, complaint_need 1, "
         "qualify 1, listening 1; topics: qualify 1, objection 2, closing 3, complaint 2; 1 retired\n"
     )
-    bad = runner.invoke(main, ["drills", "check", str(GOOD), str(BROKEN / "duplicate.toml"), str(BROKEN / "ids.toml")])
+    bad = runner.invoke(
+        main, ["drills", "check", str(GOOD), str(BROKEN / "duplicate.toml"), str(BROKEN / "ids.toml")]
+    )
     assert bad.exit_code == 1
     assert bad.stderr.splitlines() == [
         "duplicate.toml: fx_too_busy: id is used again (first in all_kinds.toml)",

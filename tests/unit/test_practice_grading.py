@@ -84,7 +84,9 @@ def test_qualify_five_ratings() -> None:
     assert grade(case, right) == Grade(Rating.Good, 5, 5)
     assert grade(case, right | {"authority": "unknown"}) == Grade(Rating.Hard, 4, 5)
     assert grade(case, right | {"authority": "yes", "credit": "unknown"}) == Grade(Rating.Hard, 3, 5)
-    assert grade(case, right | {"authority": "yes", "credit": "no", "power": "no"}) == Grade(Rating.Again, 2, 5)
+    assert grade(case, right | {"authority": "yes", "credit": "no", "power": "no"}) == Grade(
+        Rating.Again, 2, 5
+    )
 
 
 def test_listening_is_graded_by_the_rep() -> None:
