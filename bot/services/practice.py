@@ -279,7 +279,7 @@ async def propose_from_outcome(
     method; a closing when it was won with a method and there is something to show (the
     customer's words, or the buying `signals` the rep ticked in the run). One proposal per
     outcome, and none when the same words (or signals) with the same answer are already
-    proposed or approved in the team. Returns the proposal, or None.
+    proposed or approved in the team. Returns the new proposal, or None.
     """
     if outcome.run_id is None or outcome.result not in WINNING or outcome.method is None:
         return None
@@ -296,6 +296,8 @@ async def propose_from_outcome(
         return None
     if outcome.id is None:
         await session.flush()
+    if (await session.exec(select(TeamDrill.id).where(col(TeamDrill.outcome_id) == outcome.id))).first():
+        return None  # proposed already, whatever the lead decided
     existing = (
         await session.exec(
             select(TeamDrill).where(
@@ -307,9 +309,7 @@ async def propose_from_outcome(
         )
     ).all()
     for other in existing:
-        if other.outcome_id == outcome.id or (
-            other.type == outcome.type and other.words == words and other.signals == ticked
-        ):
+        if other.type == outcome.type and other.words == words and other.signals == ticked:
             return None
     row = TeamDrill(
         team_id=outcome.team_id,

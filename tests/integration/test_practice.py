@@ -378,6 +378,7 @@ async def test_a_rejected_proposal_gives_no_drill(world: World) -> None:
     async with transaction(world.sessions) as session:
         assert await svc.proposals(session, world.lead, team_id=world.team) == []
         rejected = await svc.proposals(session, world.lead, team_id=world.team, status="rejected")
+        assert await svc.propose_from_outcome(session, row) is None  # not proposed again
     assert [p.words for p in rejected] == ["明年再说"]
 
 
