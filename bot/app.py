@@ -31,6 +31,7 @@ from bot.heavy import Heavy
 from bot.i18n import Catalogue, catalogue
 from bot.playbooks.check import load_all
 from bot.playbooks.model import Playbook
+from bot.practice import check as drill_check
 from bot.runtime import Clock, Runtime, system_clock
 from bot.scheduling import jobs
 from bot.scheduling.digests import DigestJob
@@ -83,6 +84,7 @@ class Wiring:
     telegram_retry_delays: tuple[float, ...] = RETRY_DELAYS
     telegram_read_timeout: float = READ_TIMEOUT
     playbooks: dict[str, Playbook] | None = None  # the checked files of playbooks/ by default
+    drills: drill_check.Drills | None = None  # the checked files of drills/ by default
     schedule: bool = True  # run the planner, dispatcher and tidy jobs (tests drive them by hand)
     # Store each update before it is confirmed to Telegram, handle at start-up those stored
     # but never handled, and never apply one twice (`salesbot run`; the console and
@@ -165,8 +167,8 @@ async def on_retry(update: Update, context: BotContext) -> None:
 
 
 def build_services(wiring: Wiring) -> Runtime:
-    """The services every process shares: database, clock, texts, playbooks, outbox senders and
-    the digest builder."""
+    """The services every process shares: database, clock, texts, playbooks, drills, outbox
+    senders and the digest builder."""
     services = Runtime(
         settings=wiring.settings,
         sessions=wiring.sessions,
@@ -178,6 +180,8 @@ def build_services(wiring: Wiring) -> Runtime:
         services.retry_delays = wiring.retry_delays
     # Every playbook file must pass the checker, or the bot does not start.
     services.playbooks = load_all() if wiring.playbooks is None else wiring.playbooks
+    # So must every drill file (an empty drills/ is fine: no drills).
+    services.drills = drill_check.load_all() if wiring.drills is None else wiring.drills
     services.senders = care.outbox_senders(services)
     services.digest_builder = digest.builder(services)
     return services

@@ -218,3 +218,24 @@ def playbooks_diagram(playbook_id: str, lang: str) -> None:
             click.echo(str(problem), err=True)
         raise SystemExit(1)
     click.echo(mermaid(playbook, lang), nl=False)
+
+
+@main.group()
+def drills() -> None:
+    """Check practice drill files."""
+
+
+@drills.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def drills_check(files: tuple[Path, ...]) -> None:
+    """Check drill files (all of drills/ by default); exit 1 on any problem."""
+    from bot.practice.check import check_files, drill_files
+
+    paths = list(files) or drill_files()
+    loaded, problems = check_files(paths)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(paths)} file(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"{len(paths)} file(s) OK: {loaded.summary()}")

@@ -28,6 +28,7 @@ from bot.domain.errors import Busy
 from bot.heavy import Heavy
 from bot.i18n import Catalogue
 from bot.playbooks.model import Playbook
+from bot.practice.check import Drills
 from bot.services import handled_updates
 from bot.storage.db import SessionFactory, is_transient, transaction
 from bot.storage.models import FlowState
@@ -135,7 +136,7 @@ HANDLING: ContextVar[Handling | None] = ContextVar("handling", default=None)
 
 @dataclass
 class Runtime:
-    """What every process runs on: settings, the database, the clock, texts, playbooks and
+    """What every process runs on: settings, the database, the clock, texts, playbooks, drills and
     the outbox senders, wired once by `bot.app.build_services` (for the bot, the worker,
     the console and the tests alike)."""
 
@@ -149,6 +150,7 @@ class Runtime:
     monotonic: Callable[[], float] = time.monotonic  # for the retry budget (settable in tests)
     identities: Identities = field(default_factory=Identities)
     playbooks: dict[str, Playbook] = field(default_factory=dict)
+    drills: Drills = field(default_factory=Drills)  # the checked files of drills/ (practice mode)
     # How each kind of outbox row is sent (bot.telegram.care.outbox_senders), set by the wiring.
     senders: Any = None
     # What builds a digest into the messages and chart it sends (bot.telegram.digest.builder).

@@ -128,6 +128,44 @@ async def stats(
     return Stats(_rows(team), {name: _rows(bucket) for name, bucket in sorted(reps.items())}, results)
 
 
+async def rep_results(
+    session: AsyncSession, *, team_id: int, until: datetime | None = None
+) -> dict[int, list[StatRow]]:
+    """Each rep's own rows of the /stats figures (objections and closings), by user id.
+
+    Counted as `stats` counts them (a win is a won or resolved result), for the practice
+    summary to set beside each rep's weak techniques; `until` leaves out later records.
+    """
+    where = [
+        col(Outcome.team_id) == team_id,
+        col(Outcome.kind).in_(("objection", "closing")),
+        col(Outcome.method).is_not(None),
+    ]
+    if until is not None:
+        where.append(col(Outcome.created_at) < until)
+    rows = (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(Outcome.user_id),
+                col(Outcome.kind),
+                col(Outcome.type),
+                col(Outcome.method),
+                _wins(),
+                func.count(),
+            )
+            .where(*where)
+            .group_by(col(Outcome.user_id), col(Outcome.kind), col(Outcome.type), col(Outcome.method))
+        )
+    ).all()
+    buckets: dict[int, dict[tuple[str, str, str], list[int]]] = {}
+    for user_id, kind, type_, method, wins, tries in rows:
+        buckets.setdefault(int(user_id), {})[(str(kind), str(type_ or ""), str(method))] = [
+            int(wins or 0),
+            int(tries),
+        ]
+    return {user_id: _rows(bucket) for user_id, bucket in buckets.items()}
+
+
 def _rows(bucket: dict[tuple[str, str, str], list[int]]) -> list[StatRow]:
     rows = [StatRow(*key, wins, tries) for key, (wins, tries) in bucket.items()]
     return sorted(rows, key=lambda r: (r.kind, r.type, -r.wins, -(r.wins / r.tries), r.method))

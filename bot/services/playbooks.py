@@ -37,6 +37,7 @@ from bot.playbooks.engine import (
 )
 from bot.services import agenda as agenda_service
 from bot.services import customers as customer_service
+from bot.services import practice as practice_service
 from bot.storage.models import Customer, Outcome, PlaybookRun, Task
 
 ACTIVE, DONE, ABANDONED = "active", "done", "abandoned"
@@ -197,6 +198,12 @@ async def finish_run(
                     .values(resolved_at=now)
                 )
             session.add(record)
+            if record.kind in practice_service.FLOOR_KINDS:
+                # A winning objection or closing becomes a drill for the team, once its lead approves.
+                signals = state.answers.get("signals") if record.kind == "closing" else None
+                await practice_service.propose_from_outcome(
+                    session, record, signals=signals if isinstance(signals, list) else ()
+                )
             if record.kind == "complaint" and record.resolved_at is None:
                 complaint = record
         elif isinstance(action, PurchaseMade):

@@ -6,7 +6,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.domain.search import SEARCH_TEXT_MAX
@@ -439,3 +449,89 @@ class PlanPass(SQLModel, table=True):
     # Every timezone the team's customers and members were in then (and since): a new local
     # day in any of them brings a new day into someone's week ahead, so a full pass.
     zones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class PracticeCard(SQLModel, table=True):
+    """One rep's schedule for one drill: the fsrs card, when it is due, how it went so far.
+
+    Made at the rep's first answer to the drill; a drill they never answered has none.
+    """
+
+    __tablename__ = "practice_cards"
+    __table_args__ = (
+        UniqueConstraint("user_id", "drill_id", name="uq_practice_cards_user_drill"),
+        Index("ix_practice_cards_user_due", "user_id", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, foreign_key="users.telegram_id")
+    drill_id: str = Field(max_length=48)  # a file drill's id, or team_<team_drills.id>
+    # fsrs's Card as its to_dict() gives it (state, step, stability, difficulty, due, last review).
+    card: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    due: datetime
+    reps: int = 0
+    lapses: int = 0  # answered "again" once it had been learnt (fsrs's review state)
+    last_rating: int | None = None  # 1 again, 2 hard, 3 good, 4 easy
+    last_review_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PracticeReview(SQLModel, table=True):
+    """One answer to a drill: what the lead's practice figures are counted from."""
+
+    __tablename__ = "practice_reviews"
+    __table_args__ = (
+        # A team's period, per rep (the lead's summary, the digest).
+        Index("ix_practice_reviews_team_answered", "team_id", "answered_at", "user_id"),
+        Index("ix_practice_reviews_user_answered", "user_id", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, foreign_key="users.telegram_id")
+    team_id: int | None = Field(default=None, foreign_key="teams.id")  # None: an admin outside teams
+    drill_id: str = Field(max_length=48)
+    topic: str = Field(max_length=16)
+    covers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # as then
+    rating: int  # 1 again, 2 hard, 3 good, 4 easy
+    correct: int  # parts right at the first try
+    total: int  # parts of the drill
+    answer_text: str | None = Field(default=None, max_length=2000)  # a listening drill's typed answer
+    answered_at: datetime
+
+
+class TeamDrill(SQLModel, table=True):
+    """An objection or closing that won on the team's floor, proposed as a drill for the team.
+
+    Made from the winning outcome a rep recorded in a real playbook run; once the team's
+    lead approves it, every member of the team gets it as drill `team_<id>`.
+    """
+
+    __tablename__ = "team_drills"
+    __table_args__ = (Index("ix_team_drills_team_status", "team_id", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    outcome_id: int = Field(foreign_key="outcomes.id", unique=True)
+    kind: str = Field(max_length=16)  # objection | closing
+    type: str | None = Field(default=None, max_length=24)  # the objection type
+    method: str = Field(max_length=24)
+    words: str | None = Field(default=None, max_length=2000)  # the customer's own words
+    # The buying signals the rep ticked in the run (closing), by option id.
+    signals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    proposed_by: int = Field(sa_type=BigInteger)  # the rep who recorded it
+    status: str = Field(default="proposed", max_length=12)  # proposed | approved | rejected
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    decided_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PracticeReminder(SQLModel, table=True):
+    """A rep's daily practice reminder: the local time they chose (no row: no reminder)."""
+
+    __tablename__ = "practice_reminders"
+
+    user_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("users.telegram_id"), primary_key=True, autoincrement=False)
+    )
+    at: str = Field(max_length=5)  # "HH:MM" in the rep's timezone
+    updated_at: datetime = Field(default_factory=utcnow)
