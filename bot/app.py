@@ -304,6 +304,20 @@ async def _replay_unhandled(application: SalesApp) -> None:
         log.info("handling %d updates received but not handled before", len(updates))
 
 
+async def set_menu_buttons(wiring: Wiring) -> int:
+    """`salesbot menu-buttons`: every staff member's chat menu button set now, to the Mini App
+    when it has a public address, else back to the default (after switching it off)."""
+    wiring.schedule = False
+    application = build_application(wiring)
+    await application.initialize()  # the bot (getMe), without post-init: nobody is answered
+    try:
+        services = application.bot_data.services
+        assert services is not None
+        return await mini_app.offer_all(application.bot, services, withdraw=True)
+    finally:
+        await application.shutdown()
+
+
 async def run_worker(wiring: Wiring, *, once: bool = False) -> None:
     """`salesbot dispatch`: the bot as `build_application` wires it, planning and sending only."""
     wiring.schedule = False

@@ -109,6 +109,31 @@ def dispatch(once: bool) -> None:
     asyncio.run(_dispatch(settings, once=once))
 
 
+@main.command("menu-buttons")
+def menu_buttons() -> None:
+    """Set every staff member's chat menu button now: the Mini App (SALESBOT_WEB_URL, https),
+    or, with none, Telegram's default (after switching the Mini App off)."""
+    settings = Settings()
+    setup_logging(settings)
+    if settings.bot_token is None:
+        raise click.UsageError("BOT_TOKEN is not set.")
+    done = asyncio.run(_menu_buttons(settings))
+    target = "the Mini App" if settings.mini_app_url else "the default menu"
+    click.echo(f"{done} staff member(s) now have {target} as their chat menu button.")
+
+
+async def _menu_buttons(settings: Settings) -> int:
+    from bot.app import Wiring, set_menu_buttons
+    from bot.storage.db import make_engine, make_session_factory, upgrade
+
+    engine = make_engine(settings.database_url)
+    await upgrade(engine)
+    try:
+        return await set_menu_buttons(Wiring(settings=settings, sessions=make_session_factory(engine)))
+    finally:
+        await engine.dispose()
+
+
 async def _dispatch(settings: Settings, *, once: bool) -> None:
     from bot.app import Wiring, run_worker
     from bot.storage.db import make_engine, make_session_factory, upgrade

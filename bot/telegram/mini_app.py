@@ -42,14 +42,19 @@ def button(services: Runtime, lang: str, key: str, screen: str) -> Open | None:
     return Open(shorten(services.text(lang, key), 40), url) if url is not None else None
 
 
-async def set_menu_button(bot: Bot, services: Runtime, user_id: int, language: str, *, staff: bool) -> None:
+async def set_menu_button(
+    bot: Bot, services: Runtime, user_id: int, language: str, *, staff: bool, always: bool = False
+) -> None:
     """Staff get the Mini App in the chat's menu button, in their language; anyone else (a
-    removed member) the default one. Nothing is set while the bot has no Mini App."""
+    removed member) the default one. Nothing is set while the bot has no Mini App, unless
+    `always` (then the default button: the Mini App switched off)."""
     url = services.settings.mini_app_url
-    if url is None:
+    if url is None and not always:
         return
+    if url is None:
+        staff = False
     label = shorten(services.text(language, "btn.mini_app_menu"), MENU_LABEL_MAX)
-    menu = MenuButtonWebApp(label, WebAppInfo(url)) if staff else MenuButtonDefault()
+    menu = MenuButtonWebApp(label, WebAppInfo(url)) if staff and url else MenuButtonDefault()
     await bot.set_chat_menu_button(chat_id=user_id, menu_button=menu)
 
 
@@ -58,19 +63,20 @@ async def offer(bot: Bot, services: Runtime, actor: Actor) -> None:
     await set_menu_button(bot, services, actor.user_id, actor.language, staff=actor.is_staff)
 
 
-async def offer_all(bot: Bot, services: Runtime) -> int:
+async def offer_all(bot: Bot, services: Runtime, *, withdraw: bool = False) -> int:
     """At start-up: every staff member's menu button (a Mini App switched on, or moved, since
     they last used /start). Telegram keeps a chat's button, so this is safe to repeat; a
-    chat that refuses (the user blocked the bot) is logged and skipped. Returns how many
-    were set."""
-    if services.settings.mini_app_url is None:
+    chat that refuses (the user blocked the bot) is logged and skipped. With `withdraw`
+    and no Mini App (`salesbot menu-buttons` after switching it off), every staff member's
+    button goes back to the default. Returns how many were set."""
+    if services.settings.mini_app_url is None and not withdraw:
         return 0
     admin_ids = services.settings.admin_ids
     members = await services.db(lambda s: team_service.staff(s, admin_ids=admin_ids), handles_update=False)
     done = 0
     for user_id, language in members:
         try:
-            await set_menu_button(bot, services, user_id, language, staff=True)
+            await set_menu_button(bot, services, user_id, language, staff=True, always=withdraw)
         except TelegramError as error:
             log.info("could not set the Mini App menu button for %s: %s", user_id, error)
             continue

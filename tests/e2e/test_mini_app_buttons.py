@@ -7,6 +7,9 @@ was, with no Mini App button anywhere.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import MenuButtonDefault
 
+from bot.app import CONSOLE_TOKEN
 from bot.config import Settings
 from bot.console.driver import Driver, running_bot
 from bot.telegram import mini_app
@@ -148,3 +152,40 @@ def test_a_loopback_address_serves_browsers_only() -> None:
     bare = Settings(SALESBOT_WEB_URL="https://crm.example.com")
     assert mini_app.link(bare) == "https://crm.example.com/"
     assert mini_app.link(bare, "dashboard") == "https://crm.example.com/?open=dashboard"
+
+
+async def _menu_buttons_command(bot: Driver, database_url: str, **env: str) -> str:
+    """`salesbot menu-buttons` in its own process, against the test's stand-in and database."""
+    environment = {
+        **os.environ,
+        "BOT_TOKEN": CONSOLE_TOKEN,
+        "DATABASE_URL": database_url,
+        "TELEGRAM_API_BASE_URL": bot.standin.base_url,
+        "TELEGRAM_FILE_BASE_URL": bot.standin.base_file_url,
+        "SALESBOT_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    if "SALESBOT_WEB_URL" not in env:
+        environment.pop("SALESBOT_WEB_URL", None)
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "menu-buttons"]
+    process = await asyncio.create_subprocess_exec(
+        *command, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, output.decode(errors="replace")
+    return output.decode()
+
+
+async def test_the_menu_buttons_command_switches_them_on_and_off(bot: Driver, database_url: str) -> None:
+    """Switching the Mini App on or off later: `salesbot menu-buttons` sets every staff
+    member's button now (the bot itself also sets them at start-up when it has a Mini App)."""
+    await build_world(bot)
+    said = await _menu_buttons_command(bot, database_url, SALESBOT_WEB_URL=WEB_URL)
+    assert f"{len(STAFF)} staff member(s) now have the Mini App" in said
+    for uid in STAFF:
+        assert bot.standin.menu_button(uid)["type"] == "web_app", uid
+    assert bot.standin.menu_button(CUSTOMER) == {"type": "default"}
+
+    said = await _menu_buttons_command(bot, database_url)
+    assert f"{len(STAFF)} staff member(s) now have the default menu" in said
+    assert all(bot.standin.menu_button(uid) == {"type": "default"} for uid in STAFF)
