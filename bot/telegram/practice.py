@@ -69,7 +69,7 @@ def _label(context: BotContext, group: str, value: str) -> str:
 # ---------------------------------------------------------------- the /practice screen
 
 
-@router.command("practice", Perm.MEMBER)
+@router.command("practice", Perm.MEMBER, keeps_flow=True)
 async def cmd_practice(update: Update, context: BotContext) -> None:
     """/practice: what is due, Start, topics, the reminder (and a lead's proposals)."""
     await show_screen(update, context, edit=False)
@@ -101,7 +101,11 @@ async def show_screen(update: Update, context: BotContext, *, edit: bool) -> Non
 
     due, new, topics, at, waiting = await services.db(read)
     text = _t(context, "screen", due=due, new=new, reminder=at)
-    rows: list[list[Button]] = [[button(_t(context, "start", n=SESSION), "xs", "go")]]
+    rows: list[list[Button]] = []
+    state = context.flow_state
+    if state is not None and state.flow == FLOW and state.data.get("at", 0) < len(state.data.get("ids", ())):
+        rows.append([button(_t(context, "resume"), "xs", "resume")])
+    rows.append([button(_t(context, "start", n=SESSION), "xs", "go")])
     rows += chunk(
         [
             button(_t(context, "topic", name=_label(context, "topic", topic), n=n), "xs", "go", topic)
@@ -124,10 +128,17 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@router.callback("xs", Perm.MEMBER)
+@router.callback("xs", Perm.MEMBER, keeps_flow=True)
 async def on_screen(update: Update, context: BotContext) -> None:
-    """The practice screen's buttons."""
+    """The practice screen's buttons (Continue picks up the session in progress; others end it)."""
     action, actor, services = context.arg(0), context.actor, context.services
+    state = context.flow_state
+    if action == "resume" and state is not None and state.flow == FLOW:
+        await answer_query(update)
+        await resume(update, context, state)
+        return
+    if state is not None:
+        await flows.end(context)
     if action == "show":
         await answer_query(update)
         await show_screen(update, context, edit=True)
@@ -397,6 +408,14 @@ async def _show(
         rows += chunk([button(label, "xd", state.nonce, "p", v) for v, label in choices], per_row)
     rows.append([button(_t(context, "stop"), "xd", state.nonce, "stop")])
     await reply(update, context, "\n\n".join(line for line in lines if line), keyboard(rows), edit=edit)
+
+
+async def resume(update: Update, context: BotContext, state: FlowState) -> None:
+    """Show the session in progress where it was (after a restart, /start or Continue)."""
+    data = dict(state.data)
+    if data.get("answers", {}).get("graded"):
+        data = {**data, "at": data["at"] + 1, "answers": {}}
+    await _show(update, context, data, feedback="")
 
 
 def _end_keyboard(context: BotContext, topic: str | None) -> InlineKeyboardMarkup:
