@@ -295,3 +295,22 @@ async def test_a_lead_approves_a_proposal_which_a_rep_then_practises(bot: Driver
     await bot.send(REP, "/practice")
     replies = await bot.press(REP, _t(bot, lang, "practice.chat.start", n=5))
     assert words in texts(replies)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_drill_gone_since_the_session_began_is_skipped(
+    bot: Driver, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    await _setup(bot, lang)
+    first, gone = bot.services.drills.by_kind("choice")[:2]
+    _force(monkeypatch, [first, gone])
+    await bot.send(REP, "/menu")
+    await bot.press(REP, _t(bot, lang, "btn.practise"))
+    await bot.press(REP, _t(bot, lang, "practice.chat.start", n=5))
+    kept = {key: drill for key, drill in bot.services.drills.by_id.items() if key != gone.id}
+    monkeypatch.setattr(bot.services.drills, "by_id", kept)
+    await _answer(bot, lang, first)
+    replies = await bot.press(REP, _t(bot, lang, "practice.chat.next"))
+    assert _t(bot, lang, "practice.chat.summary", n=1, right=1) in texts(replies)
+    reviews = await _rows(bot, PracticeReview, col(PracticeReview.user_id) == REP)
+    assert [r.drill_id for r in reviews] == [first.id]
