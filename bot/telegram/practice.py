@@ -393,8 +393,8 @@ async def _show(
         lines.append(_t(context, "ask_typed"))
     elif part == "self":
         assert isinstance(drill, ListeningDrill)
-        lines.append(_t(context, "model", model=escape(drill.model.get(context.lang))))
-        lines.append(_t(context, "hint", hint=escape(drill.hint.get(context.lang))))
+        lines.append(_t(context, "model", model=drill.model.get(context.lang)))
+        lines.append(_t(context, "hint", hint=drill.hint.get(context.lang)))
         lines.append(_t(context, "ask_self"))
         rows += chunk(
             [button(label, "xd", state.nonce, "p", v) for v, label in _choices(context, drill, part)], 4
@@ -459,14 +459,14 @@ async def on_session(update: Update, context: BotContext) -> None:
             await _show(update, context, {**data, "answers": answers}, feedback="", edit=True)
             return
         answers["order"] = built
-        feedback = _feedback(context, drill, "order", built)
+        feedback = _feedback(context, drill, "order", built, answers)
     elif action == "p":
         part = next(p for p in _parts(drill, answers) if p not in answers)
         if value not in [v for v, _ in _choices(context, drill, part)]:
             await reply(update, context, context.t("error.stale"))
             return
         answers[part] = value
-        feedback = "" if part == "self" else _feedback(context, drill, part, value)
+        feedback = "" if part == "self" else _feedback(context, drill, part, value, answers)
     else:
         await reply(update, context, context.t("error.stale"))
         return
@@ -478,19 +478,23 @@ async def on_session(update: Update, context: BotContext) -> None:
     await _finish_drill(update, context, state, drill, data, feedback)
 
 
-def _feedback(context: BotContext, drill: Drill, part: str, given: Any) -> str:
+def _feedback(context: BotContext, drill: Drill, part: str, given: Any, answers: dict[str, Any]) -> str:
+    """Right or wrong (with the right answer), and the drill's why once: at the first wrong part
+    or the last part (marked in `answers`, so a later part does not repeat it)."""
     right = grading.is_right(drill, part, given)
     expected = grading.expected(drill)[part]
     lines = [_t(context, "right" if right else "wrong")]
     if not right:
         lines.append(_t(context, "right_answer", answer=_answer_label(context, drill, part, expected)))
     last_part = part == _parts(drill, {**{p: "" for p in grading.expected(drill)}, part: given})[-1]
-    why = getattr(drill, "why", None)
-    if why is not None and (last_part or not right):
-        lines.append(escape(why.get(context.lang)))
-    why_not = getattr(drill, "why_not", None)
-    if why_not is not None and not right:
-        lines.append(escape(why_not.get(context.lang)))
+    if (last_part or not right) and not answers.get("explained"):
+        answers["explained"] = True
+        why = getattr(drill, "why", None)
+        if why is not None:
+            lines.append(escape(why.get(context.lang)))
+        why_not = getattr(drill, "why_not", None)
+        if why_not is not None and not right:
+            lines.append(escape(why_not.get(context.lang)))
     return "\n".join(lines)
 
 
@@ -505,7 +509,7 @@ async def _finish_drill(
     update: Update, context: BotContext, state: FlowState, drill: Drill, data: dict[str, Any], feedback: str
 ) -> None:
     """Grade, store the answer and the session's next position together, and say when it comes back."""
-    answers = {k: v for k, v in data["answers"].items() if k not in ("built", "typed")}
+    answers = {k: v for k, v in data["answers"].items() if k in (*grading.expected(drill), "self")}
     got = grading.grade(drill, answers)
     typed = data["answers"].get("typed")
     done = {**data, "answers": {**data["answers"], "graded": True}, "n": data["n"] + 1}
@@ -545,7 +549,7 @@ async def _finish_drill(
     lines = [feedback] if feedback else []
     model = getattr(drill, "model", None)
     if model is not None:
-        lines.append(_t(context, "model", model=escape(model.get(context.lang))))
+        lines.append(_t(context, "model", model=model.get(context.lang)))
     lines.append(_t(context, "comes_back", when=_relative(context, due, now)))
     rows: list[list[InlineKeyboardButton]] = []
     if model is not None:
