@@ -314,3 +314,23 @@ async def test_a_drill_gone_since_the_session_began_is_skipped(
     assert _t(bot, lang, "practice.chat.summary", n=1, right=1) in texts(replies)
     reviews = await _rows(bot, PracticeReview, col(PracticeReview.user_id) == REP)
     assert [r.drill_id for r in reviews] == [first.id]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_text_typed_at_a_button_drill_is_refused_and_the_drill_stays(
+    bot: Driver, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    await _setup(bot, lang)
+    drill = bot.services.drills.by_kind("complaint_need")[0]
+    _force(monkeypatch, [drill])
+    await bot.send(REP, "/practice")
+    await bot.press(REP, _t(bot, lang, "practice.chat.start", n=5))
+    replies = await bot.send(REP, "fast fix")
+    assert _t(bot, lang, "practice.chat.use_buttons") in texts(replies)
+    assert "fast fix" in texts(replies), "what was typed is shown back"
+    assert await _rows(bot, PracticeReview, col(PracticeReview.user_id) == REP) == []
+    await bot.send(REP, "/practice")
+    await bot.press(REP, _t(bot, lang, "practice.chat.resume"))
+    replies = await _answer(bot, lang, drill)
+    assert _t(bot, lang, "practice.chat.right") in texts(replies)
+    assert len(await _rows(bot, PracticeReview, col(PracticeReview.user_id) == REP)) == 1
