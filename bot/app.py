@@ -48,6 +48,7 @@ from bot.telegram import (  # noqa: F401  (handlers register their routes)
     inbox,
     mini_app,
     playbooks,
+    practice,
     start,
     team,
 )

@@ -52,6 +52,7 @@ def _staff_rows(context: BotContext) -> list[list[Button | Open]]:
         if board is not None:
             customers.append(board)
         rows += [[button(context.t("btn.new"), "nw"), button(context.t("btn.find"), "fd")], customers]
+        rows.append([button(context.t("btn.practise"), "xs", "show")])
     if actor.is_lead and actor.team_id is not None:
         rows.append([button(context.t("btn.team"), "tm", actor.team_id)])
     if actor.is_admin:

@@ -11,7 +11,7 @@ from bot.domain.deeplinks import LinkKind
 from bot.domain.errors import InvalidInput, Stale
 from bot.i18n import LANGUAGES, Catalogue
 from bot.services import team as team_service
-from bot.telegram import customer_side, digest, flows, mini_app, playbooks
+from bot.telegram import customer_side, digest, flows, mini_app, playbooks, practice
 from bot.telegram.context import BotContext
 from bot.telegram.menu import show_menu
 from bot.telegram.routes import router
@@ -28,6 +28,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "find",
         "note",
         "play",
+        "practice",
         "today",
         "remind",
         "stats",
@@ -44,6 +45,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "find",
         "note",
         "play",
+        "practice",
         "today",
         "remind",
         "stats",
@@ -137,6 +139,10 @@ async def _resume_or_menu(update: Update, context: BotContext) -> None:
     if state is not None and state.flow == playbooks.PLAY_FLOW:
         await reply(update, context, context.t("flow.resume"))
         await playbooks.resume(update, context, state)
+        return
+    if state is not None and state.flow == practice.FLOW:
+        await reply(update, context, context.t("flow.resume"))
+        await practice.resume(update, context, state)
         return
     if state is not None and state.flow in flows.FLOWS:
         await reply(update, context, context.t("flow.resume"))
