@@ -13,15 +13,22 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role
+from bot.practice.check import Drills
+from bot.practice.grading import expected, grade
 from bot.services import customers as svc
+from bot.services import practice
 from bot.services import team as team_service
-from bot.storage.models import Customer, Membership, OutboxMessage, Outcome, Task, Team, User
+from bot.storage.models import Customer, Membership, OutboxMessage, Outcome, PlaybookRun, Task, Team, User
 
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 
 
-async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_FILE) -> int:
-    """Create the demo team once (a second call finds it and changes nothing); returns its id."""
+async def load_demo(
+    session: AsyncSession, *, now: datetime, drills: Drills | None = None, path: Path = DEMO_FILE
+) -> int:
+    """Create the demo team once (a second call finds it and changes nothing); returns its id.
+
+    With `drills` (the runtime's), the reps' practice of yesterday evening is loaded too."""
     with path.open("rb") as handle:
         spec: dict[str, Any] = tomllib.load(handle)
     name = spec["team"]["name"]
@@ -99,6 +106,8 @@ async def load_demo(session: AsyncSession, *, now: datetime, path: Path = DEMO_F
             )
         )
     await _yesterday(session, spec, team, ids, now=now)
+    if drills is not None:
+        await _practice(session, spec, team, drills, now=now)
     return team.id
 
 
@@ -128,21 +137,38 @@ async def _yesterday(
     for entry in spec.get("outcomes", []):
         when = now - timedelta(days=entry["days_ago"])
         due = entry.get("due_in_days")
-        session.add(
-            Outcome(
-                team_id=team.id,
-                customer_id=ids[entry["customer"]],
-                user_id=entry["author"],
-                playbook=entry["kind"],
-                kind=entry["kind"],
-                type=entry.get("type"),
-                method=entry.get("method"),
-                result=entry.get("result"),
-                words=entry.get("words"),
-                due_on=now.astimezone(tz).date() + timedelta(days=due) if due is not None else None,
-                created_at=when,
-            )
+        outcome = Outcome(
+            team_id=team.id,
+            customer_id=ids[entry["customer"]],
+            user_id=entry["author"],
+            playbook=entry["kind"],
+            kind=entry["kind"],
+            type=entry.get("type"),
+            method=entry.get("method"),
+            result=entry.get("result"),
+            words=entry.get("words"),
+            due_on=now.astimezone(tz).date() + timedelta(days=due) if due is not None else None,
+            created_at=when,
         )
+        if entry.get("run"):  # recorded in a finished playbook run, as the bot records it
+            run = PlaybookRun(
+                team_id=team.id,
+                customer_id=outcome.customer_id,
+                user_id=outcome.user_id,
+                playbook=outcome.playbook,
+                status="done",
+                step="done",
+                outcome=outcome.result,
+                started_at=when - timedelta(minutes=6),
+                updated_at=when,
+                ended_at=when,
+            )
+            session.add(run)
+            await session.flush()
+            outcome.run_id = run.id
+        session.add(outcome)
+        if outcome.run_id is not None:
+            await practice.propose_from_outcome(session, outcome)
     for entry in spec.get("care_log", []):
         customer = await session.get(Customer, ids[entry["customer"]])
         assert customer is not None
@@ -166,6 +192,35 @@ async def _yesterday(
                 updated_at=when,
             )
         )
+
+
+async def _practice(
+    session: AsyncSession, spec: dict[str, Any], team: Team, drills: Drills, *, now: datetime
+) -> None:
+    """Yesterday evening's practice: each drill answered right, or with its first part wrong."""
+    assert team.id is not None
+    tz = ZoneInfo(team.timezone)
+    yesterday = now.astimezone(tz).date() - timedelta(days=1)
+    for entry in spec.get("practice", []):
+        actor = Actor(entry["author"], Role.REP, team.id)
+        start = datetime.combine(yesterday, time(entry["hour"]), tzinfo=tz).astimezone(UTC)
+        for place, drill_id in enumerate(entry["drills"]):
+            drill = drills.get(drill_id)
+            if drill is None:
+                raise ValueError(f"demo.toml: no drill {drill_id!r} in drills/")
+            answers = dict(expected(drill))
+            if drill_id in entry.get("wrong", ()):
+                answers.pop(next(iter(answers)))  # a part not answered counts as wrong
+            graded = grade(drill, answers)
+            await practice.record_answer(
+                session,
+                actor,
+                drill,
+                graded.rating,
+                correct=graded.correct,
+                total=graded.total,
+                now=start + timedelta(minutes=2 * place),
+            )
 
 
 async def rep_invite(session: AsyncSession, *, team_id: int, now: datetime) -> str:

@@ -253,7 +253,7 @@ async def run_console(
         if demo:
             now = driver.services.now()
             async with transaction(driver.services.sessions) as session:
-                team_id = await load_demo(session, now=now)
+                team_id = await load_demo(session, now=now, drills=driver.services.drills)
             async with transaction(driver.services.sessions) as session:
                 code = await rep_invite(session, team_id=team_id, now=now)
             console.links["join"] = code

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.practice.check import load_all
 
 SCRIPT = """\
 :join
@@ -162,3 +163,30 @@ async def test_a_demo_link_opens_the_mini_app_as_that_person(tmp_path: Path) -> 
                 f"{base}/api/customers/{customer['id']}/stage", json={"stage": "closing"}, headers=write
             ) as moved:
                 assert moved.status == 200, await moved.text()
+
+
+PRACTICE_SCRIPT = """\
+:as rep
+/practice
+#1
+:as lead
+/practice
+"""
+
+
+def test_the_demo_rep_practises_what_she_missed_and_the_lead_sees_a_floor_drill(tmp_path: Path) -> None:
+    script = tmp_path / "practice.txt"
+    script.write_text(PRACTICE_SCRIPT, encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'console.db'}"
+    result = CliRunner().invoke(main, ["console", "--demo", "--database", database, "--script", str(script)])
+    assert result.exit_code == 0, result.output
+    rep, lead = result.output.split(":as lead", 1)
+    # Yesterday evening she missed three price objections: they are due again, first.
+    assert "现在该复习：3" in rep
+    assert "第 1/5 题 · 处理异议" in rep and "这是哪一类异议？" in rep
+    session = rep.split("第 1/5 题", 1)[1]
+    missed = ("obj_price_tiles_not_same_grade", "obj_price_freight_rate_higher", "obj_price_pharmacy_system_fee")
+    first = session.split("这是哪一类异议？", 1)[0]
+    assert any(load_all().by_id[drill].prompt.zh[:20] in first for drill in missed), first
+    # Her won price objection, recorded in a playbook run, waits for the lead's approval.
+    assert "团队里的练习题（1）" in lead
