@@ -185,7 +185,11 @@ def test_the_demo_rep_practises_what_she_missed_and_the_lead_sees_a_floor_drill(
     assert "现在该复习：3" in rep
     assert "第 1/5 题 · 处理异议" in rep and "这是哪一类异议？" in rep
     session = rep.split("第 1/5 题", 1)[1]
-    missed = ("obj_price_tiles_not_same_grade", "obj_price_freight_rate_higher", "obj_price_pharmacy_system_fee")
+    missed = (
+        "obj_price_tiles_not_same_grade",
+        "obj_price_freight_rate_higher",
+        "obj_price_pharmacy_system_fee",
+    )
     first = session.split("这是哪一类异议？", 1)[0]
     assert any(load_all().by_id[drill].prompt.zh[:20] in first for drill in missed), first
     # Her won price objection, recorded in a playbook run, waits for the lead's approval.
