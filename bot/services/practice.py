@@ -38,6 +38,7 @@ from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
 from bot.playbooks.engine import WINNING
 from bot.practice.check import Drills
+from bot.practice.grading import Grade
 from bot.practice.model import (
     CLOSING_METHODS,
     FLOOR_PREFIX,
@@ -49,10 +50,12 @@ from bot.practice.model import (
     Drill,
     FloorDrill,
 )
+from bot.services import flows as flow_store
 from bot.services import outcome_stats
 from bot.services.digest.model import Period
 from bot.storage.models import (
     Customer,
+    FlowState,
     Membership,
     Outcome,
     PracticeCard,
@@ -68,6 +71,7 @@ from bot.storage.models import (
 # right back within the same five minutes of practice.) Fuzzing spreads the due days a little.
 SCHEDULER = Scheduler(learning_steps=(timedelta(minutes=10),), relearning_steps=(timedelta(minutes=10),))
 NEXT_LIMIT = 5
+SESSION_FLOW = "practice"  # a practice session in the chat is kept as this flow
 
 PROPOSED, APPROVED, REJECTED = "proposed", "approved", "rejected"
 FLOOR_KINDS = ("objection", "closing")
@@ -207,6 +211,44 @@ def _take_turns(lists: Sequence[list[Drill]]) -> list[Drill]:
     return out
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What the practice screen shows a member: how much waits, per topic, their reminder."""
+
+    due: int  # drills due again now
+    new: int  # drills never answered
+    topics: dict[str, int]  # every drill they may be given, per topic (`TOPICS` order)
+    reminder: str | None  # their daily reminder ("HH:MM"), or None
+    proposals: int  # floor drills waiting for their approval (a lead's), else 0
+
+
+async def overview(session: AsyncSession, actor: Actor, drills: Drills, *, now: datetime) -> Overview:
+    """How many drills are due and new for the actor, per topic, and what waits for them."""
+    _staff(actor)
+    everything = await pool(session, actor, drills)
+    cards = (
+        await session.exec(
+            select(PracticeCard.drill_id, PracticeCard.due).where(col(PracticeCard.user_id) == actor.user_id)
+        )
+    ).all()
+    ids = {drill.id for drill in everything}
+    known = {drill_id for drill_id, _ in cards}
+    waiting = 0
+    if actor.is_lead and actor.team_id is not None:
+        waiting = len(await proposals(session, actor, team_id=actor.team_id))
+    return Overview(
+        due=sum(1 for drill_id, due in cards if drill_id in ids and _aware(due) <= now),
+        new=sum(1 for drill in everything if drill.id not in known),
+        topics={topic: sum(1 for drill in everything if drill.topic == topic) for topic in TOPICS},
+        reminder=await reminder(session, actor),
+        proposals=waiting,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 # ---------------------------------------------------------------- answers and the schedule
 
 
@@ -265,6 +307,42 @@ async def record_answer(
         )
     )
     return card.due
+
+
+async def answer_in_session(
+    session: AsyncSession,
+    actor: Actor,
+    drill: Drill,
+    graded: Grade,
+    *,
+    answer_text: str | None,
+    nonce: str,
+    session_data: dict[str, Any],
+    now: datetime,
+) -> tuple[datetime, FlowState]:
+    """Store an answer given in a practice session (flow `SESSION_FLOW`) and the session's next
+    place together: only while the session is still the one at `nonce` (else `Stale`, and
+    nothing is stored: a second tap, or another device). Returns when the drill is due again
+    and the saved session."""
+    current = (
+        await session.exec(select(FlowState).where(col(FlowState.user_id) == actor.user_id).with_for_update())
+    ).first()
+    if current is None or current.nonce != nonce:
+        raise Stale()
+    due = await record_answer(
+        session,
+        actor,
+        drill,
+        graded.rating,
+        correct=graded.correct,
+        total=graded.total,
+        answer_text=answer_text,
+        now=now,
+    )
+    saved = await flow_store.save_flow(
+        session, user_id=actor.user_id, flow=SESSION_FLOW, step="drill", data=session_data, now=now
+    )
+    return due, saved
 
 
 # ---------------------------------------------------------------- drills from the team's floor

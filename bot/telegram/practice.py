@@ -10,10 +10,10 @@ and stored with the session's next position in one transaction.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -43,7 +43,7 @@ from bot.practice.model import (
 )
 from bot.services import flows as flow_store
 from bot.services import practice as svc
-from bot.storage.models import FlowState, PracticeCard
+from bot.storage.models import FlowState
 from bot.telegram import flows
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
@@ -51,7 +51,7 @@ from bot.telegram.menu import leave_to_menu
 from bot.telegram.routes import router
 from bot.telegram.ui import Button, answer_query, button, chunk, escape, keyboard, reply, shorten
 
-FLOW = "practice"
+FLOW = svc.SESSION_FLOW
 TIME_FLOW = "practice_time"
 SESSION = 5
 COPY_MAX = 256
@@ -82,24 +82,8 @@ async def show_screen(update: Update, context: BotContext, *, edit: bool) -> Non
         await reply(update, context, context.t("error.need_team"))
         return
     now = services.now()
-
-    async def read(session: AsyncSession) -> tuple[int, int, dict[str, int], str | None, int]:
-        everything = await svc.pool(session, actor, services.drills)
-        cards = (
-            await session.exec(select(PracticeCard).where(col(PracticeCard.user_id) == actor.user_id))
-        ).all()
-        known = {card.drill_id: card for card in cards}
-        ids = {drill.id for drill in everything}
-        due = sum(1 for card in cards if card.drill_id in ids and _aware(card.due) <= now)
-        new = sum(1 for drill in everything if drill.id not in known)
-        topics = {topic: sum(1 for drill in everything if drill.topic == topic) for topic in TOPICS}
-        at = await svc.reminder(session, actor)
-        waiting = 0
-        if actor.is_lead and actor.team_id is not None:
-            waiting = len(await svc.proposals(session, actor, team_id=actor.team_id))
-        return due, new, topics, at, waiting
-
-    due, new, topics, at, waiting = await services.db(read)
+    seen = await services.db(lambda s: svc.overview(s, actor, services.drills, now=now))
+    due, new, topics, at, waiting = seen.due, seen.new, seen.topics, seen.reminder, seen.proposals
     text = _t(context, "screen", due=due, new=new, reminder=at)
     rows: list[list[Button]] = []
     state = context.flow_state
@@ -122,10 +106,6 @@ async def show_screen(update: Update, context: BotContext, *, edit: bool) -> Non
         rows.append([button(_t(context, "proposals", n=waiting), "xs", "prop")])
     rows.append([button(context.t("btn.menu"), "m")])
     await reply(update, context, text, keyboard(rows), edit=edit)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @router.callback("xs", Perm.MEMBER, keeps_flow=True)
@@ -517,28 +497,10 @@ async def _finish_drill(
     actor, services, nonce = context.actor, context.services, state.nonce
     now = services.now()
 
-    async def work(session: AsyncSession) -> tuple[datetime, FlowState]:
-        current = (
-            await session.exec(
-                select(FlowState).where(col(FlowState.user_id) == actor.user_id).with_for_update()
-            )
-        ).first()
-        if current is None or current.nonce != nonce:
-            raise Stale()
-        due = await svc.record_answer(
-            session,
-            actor,
-            drill,
-            got.rating,
-            correct=got.correct,
-            total=got.total,
-            answer_text=typed,
-            now=now,
+    def work(session: AsyncSession) -> Awaitable[tuple[datetime, FlowState]]:
+        return svc.answer_in_session(
+            session, actor, drill, got, answer_text=typed, nonce=nonce, session_data=done, now=now
         )
-        saved = await flow_store.save_flow(
-            session, user_id=actor.user_id, flow=FLOW, step="drill", data=done, now=now
-        )
-        return due, saved
 
     try:
         due, saved = await services.db(work)
@@ -567,7 +529,7 @@ async def _finish_drill(
 
 
 def _relative(context: BotContext, due: datetime, now: datetime) -> str:
-    minutes = max(1, round((_aware(due) - now).total_seconds() / 60))
+    minutes = max(1, round((due - now).total_seconds() / 60))
     if minutes < 60:
         return _t(context, "in_minutes", n=minutes)
     if minutes < 60 * 20:
