@@ -303,6 +303,20 @@ def is_quiet(hour: int, rules: CareRules) -> bool:
     return start <= hour or hour < end if start > end else start <= hour < end
 
 
+def own_time(day: date, at: time, tz: ZoneInfo, rules: CareRules) -> datetime:
+    """A member's own time of day on `day` (their practice reminder), out of the quiet hours
+    and on that day, in UTC.
+
+    Inside quiet hours that end later that day (the early morning) it moves to their end;
+    inside quiet hours that run on past midnight (the late evening) it moves back to the
+    same minute of the hour before they begin: 06:30 → 08:00 and 22:30 → 20:30 with quiet
+    hours from 21:00 to 08:00.
+    """
+    if is_quiet(at.hour, rules):
+        at = time(rules.quiet_end) if at.hour < rules.quiet_end else time(rules.quiet_start - 1, at.minute)
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
 def next_allowed(moment: datetime, tz: ZoneInfo, rules: CareRules) -> datetime:
     """The moment itself, or the end of the quiet hours it falls in (in UTC)."""
     local = moment.astimezone(tz)

@@ -32,6 +32,7 @@ from bot.domain.care import PLANNED
 from bot.storage.models import Customer, Note, OutboxMessage, User
 
 AGENDA = "agenda"  # a rep's morning agenda (written when it goes)
+PRACTICE = "practice"  # a member's daily practice reminder (written when it goes)
 DIGEST = "digest"  # a lead's daily digest (built ahead: sent only once it has a build)
 ONE_OFF = "one_off"  # a message a rep wrote for one customer and one day
 

@@ -1,7 +1,8 @@
 """The planner: turns the cards into outbox rows for the coming week.
 
 A pass plans each customer's birthdays, festivals, after-sale follow-ups and anniversaries
-as rows under a unique key, plus each member's morning agenda and each lead's digest.
+as rows under a unique key, plus each member's morning agenda, their daily practice
+reminder if they asked for one, and each lead's digest.
 Rows already there are left alone; rows still waiting whose occasion no longer holds (a
 corrected birthday) are skipped. What to do with each occasion (send time, too late,
 weekly cap) is decided by the pure rules of `bot.domain.care`.
@@ -47,6 +48,7 @@ from bot.domain.care import (
     message_language,
     no_longer_due,
     occasions,
+    own_time,
     zone,
 )
 from bot.domain.dates import ParsedDate
@@ -58,6 +60,7 @@ from bot.storage.models import (
     OutboxMessage,
     PlanMark,
     PlanPass,
+    PracticeReminder,
     Purchase,
     Team,
     User,
@@ -384,6 +387,11 @@ async def _work_out(
     messages = len(rows)
     if people:
         rows += await _agendas(session, team, rules, now=now, taken=taken, zones=zones)
+        reminders, dropped = await _practice_reminders(
+            session, team, rules, now=now, taken=taken, zones=zones
+        )
+        rows += reminders
+        stale += dropped
         rows += await digest_service.plan_rows(session, team, now=now, taken=taken)
     return TeamPlan(rows, stale, messages, skipped, zones, now)
 
@@ -431,6 +439,89 @@ async def _agendas(
                 )
             )
     return rows
+
+
+DONE = frozenset({"claimed", "sending", "sent", "failed"})  # a reminder row that went, or tried to
+PRACTICE_LATE = timedelta(hours=1)  # a reminder not planned by its time still goes this much later
+
+
+async def _practice_reminders(
+    session: AsyncSession, team: Team, rules: CareRules, *, now: datetime, taken: set[str], zones: set[str]
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Each member's practice reminder for today (unless its time passed over `PRACTICE_LATE`
+    ago) and tomorrow, at their own time in their timezone, out of the quiet hours
+    (`own_time`); and the ids of waiting ones no longer wanted (turned off, moved to another
+    time, left the team).
+
+    The key names the member, the local day and the time, so a moved reminder is a new row;
+    a day a reminder already went (or tried to) gets no other, so it comes once a day.
+    """
+    assert team.id is not None
+    members = (
+        await session.exec(
+            select(User, PracticeReminder.at)
+            .join(Membership, col(Membership.user_id) == col(User.telegram_id))
+            .join(PracticeReminder, col(PracticeReminder.user_id) == col(User.telegram_id))
+            .where(col(Membership.team_id) == team.id, col(Membership.active))
+        )
+    ).all()
+    start = now.date() - timedelta(days=2)
+    went: set[tuple[int, date]] = set()
+    waiting: dict[str, int] = {}
+    for row_id, key, rep_id, day, status in (
+        await session.exec(  # type: ignore[call-overload]  # sqlmodel types at most 4 columns
+            sql_select(
+                col(OutboxMessage.id),
+                col(OutboxMessage.key),
+                col(OutboxMessage.rep_id),
+                col(OutboxMessage.day),
+                col(OutboxMessage.status),
+            ).where(
+                col(OutboxMessage.team_id) == team.id,
+                col(OutboxMessage.occasion) == outbox.PRACTICE,
+                col(OutboxMessage.day) >= start,
+            )
+        )
+    ).all():
+        if status in DONE:
+            went.add((rep_id, day))
+        elif status == "planned":
+            waiting[key] = row_id
+    rows, wanted = [], set()
+    for user, at in members:
+        tz = zone(user.timezone, team.timezone)
+        zones.add(tz.key)
+        local = now.astimezone(tz)
+        hour, minute = (int(part) for part in at.split(":"))
+        for day in (local.date(), local.date() + timedelta(days=1)):
+            key = f"{outbox.PRACTICE}:{user.telegram_id}:{day.isoformat()}:{at}"
+            if (user.telegram_id, day) in went:
+                continue
+            if key in waiting:
+                wanted.add(key)
+                continue
+            due_at = own_time(day, time(hour, minute), tz, rules)
+            if key in taken or due_at < now - PRACTICE_LATE:
+                continue
+            taken.add(key)
+            wanted.add(key)
+            rows.append(
+                outbox.new_row(
+                    key=key,
+                    team_id=team.id,
+                    customer_id=None,
+                    rep_id=user.telegram_id,
+                    occasion=outbox.PRACTICE,
+                    day=day,
+                    channel="telegram",
+                    chat_id=user.telegram_id,
+                    language=user.language,
+                    text="",  # written when it goes: what is due then
+                    due_at=due_at,
+                    now=now,
+                )
+            )
+    return rows, [row_id for key, row_id in waiting.items() if key not in wanted]
 
 
 def _birthday(customer: Customer) -> ParsedDate | None:

@@ -13,7 +13,9 @@ schedule, drills from the team's own floor, the lead's view, the daily reminder'
   `proposals` lists them for the lead; `decide` approves or rejects one.
 - `team_summary`: for the lead, per rep over a period: drills practised, reviews, share right,
   the weakest techniques, and beside each the rep's real results from the /stats figures.
-- `set_reminder` / `reminder`: the rep's daily practice reminder time ("HH:MM", local), or none.
+- `set_reminder` / `reminder`: the rep's daily practice reminder time ("HH:MM", local), or none;
+  the care planner plans it as outbox rows, and `reminder_due` decides, as one goes, whether
+  it has anything to say.
 
 Every function takes an AsyncSession and the acting user; the caller owns the transaction.
 Times are timezone-aware; `now` is passed in (the runtime's clock).
@@ -26,7 +28,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fsrs import Card, Rating, Scheduler, State
@@ -35,6 +37,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role, can_manage_team
+from bot.domain.care import zone
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
 from bot.playbooks.engine import WINNING
 from bot.practice.check import Drills
@@ -57,6 +60,7 @@ from bot.storage.models import (
     Customer,
     FlowState,
     Membership,
+    OutboxMessage,
     Outcome,
     PracticeCard,
     PracticeReminder,
@@ -671,3 +675,53 @@ async def reminder(session: AsyncSession, actor: Actor) -> str | None:
     """The actor's daily practice reminder time ("HH:MM"), or None when it is off."""
     row = await session.get(PracticeReminder, actor.user_id)
     return row.at if row else None
+
+
+async def reminder_due(
+    session: AsyncSession, row: OutboxMessage, drills: Drills, *, now: datetime
+) -> Overview | None:
+    """What a daily reminder planned as `row` has to say now, or None when it should not go:
+    its member is no longer staff in that team or turned the reminder off; a reminder went
+    to them already that local day; they practised that day already; or nothing is due and
+    nothing is new."""
+    membership = (
+        await session.exec(
+            select(Membership).where(
+                col(Membership.user_id) == row.rep_id,
+                col(Membership.team_id) == row.team_id,
+                col(Membership.active),
+            )
+        )
+    ).first()
+    if membership is None or membership.role not in (Role.LEAD, Role.REP):
+        return None
+    if await session.get(PracticeReminder, row.rep_id) is None:
+        return None
+    went = (
+        await session.exec(
+            select(OutboxMessage.id).where(
+                col(OutboxMessage.rep_id) == row.rep_id,
+                col(OutboxMessage.occasion) == row.occasion,
+                col(OutboxMessage.day) == row.day,
+                col(OutboxMessage.id) != row.id,
+                col(OutboxMessage.status).in_(("sending", "sent", "failed")),
+            )
+        )
+    ).first()
+    if went is not None:
+        return None
+    user, team = await session.get(User, row.rep_id), await session.get(Team, row.team_id)
+    assert team is not None
+    tz = zone(user.timezone if user else None, team.timezone)
+    day_start = datetime.combine(row.day, time(0), tzinfo=tz).astimezone(UTC)
+    practised = (
+        await session.exec(
+            select(PracticeReview.id).where(
+                col(PracticeReview.user_id) == row.rep_id, col(PracticeReview.answered_at) >= day_start
+            )
+        )
+    ).first()
+    if practised is not None:
+        return None
+    found = await overview(session, Actor(row.rep_id, Role(membership.role), row.team_id), drills, now=now)
+    return found if found.due or found.new else None

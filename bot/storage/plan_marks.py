@@ -13,6 +13,8 @@ each service would be one more thing to forget. Which inputs, and why only these
 - a team's care rules (`settings.care`) and `timezone` decide every customer's plan; its
   digest settings (`settings.digest`), its memberships and its members' timezones decide
   the morning agendas and the digests;
+- a member's daily practice reminder (`practice_reminders`: set, moved or turned off)
+  decides their practice reminder rows, planned with the agendas;
 - the outbox itself: a row removed frees its key (a hand-over takes greetings back to
   write them again), a row back in the queue (a lease that ran out, a retry) must be
   judged again, and a rep's own message for a customer may be for one the planner no
@@ -187,6 +189,17 @@ TRIGGERS = (
         ("timezone",),
         "{changed}",
     ),
+    *(
+        Trigger(
+            f"plan_mark_practice_reminder_{event.lower()}",
+            "practice_reminders",
+            event,
+            (f"SELECT team_id, NULL, '{MEMBERS}' FROM memberships WHERE user_id = {row}.user_id AND active",),
+            ("at",) if event == "UPDATE" else (),
+            "{changed}" if event == "UPDATE" else "",
+        )
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    ),
     Trigger(
         "plan_mark_outbox_gone",
         "outbox",
@@ -232,11 +245,13 @@ def installed(connection: Connection) -> set[str]:
 
 def install(connection: Connection) -> None:
     """Create the triggers that are missing (none before the plan_marks table exists)."""
-    if not inspect(connection).has_table("plan_marks"):
+    tables = set(inspect(connection).get_table_names())
+    if "plan_marks" not in tables:
         return
     have = installed(connection)
     for trigger in TRIGGERS:
-        if trigger.name not in have:
+        # A table a later migration creates gets its triggers at the end of that upgrade.
+        if trigger.name not in have and trigger.table in tables:
             for statement in trigger.ddl(connection.dialect.name):
                 connection.exec_driver_sql(statement)
 

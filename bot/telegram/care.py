@@ -40,7 +40,7 @@ COPY_MAX = 256
 
 def outbox_senders(services: Runtime) -> Senders:
     """How each kind of outbox row is sent: registered with the dispatcher by the wiring."""
-    from bot.telegram import agenda, digest
+    from bot.telegram import agenda, digest, practice
 
     t = services.text
 
@@ -94,6 +94,10 @@ def outbox_senders(services: Runtime) -> Senders:
         text, markup = agenda.render(services, row.language, found)
         return await bot.send_message(row.chat_id, text, reply_markup=markup)
 
+    async def practice_reminder(bot: Any, row: OutboxMessage) -> Any:
+        """A member's daily practice reminder, written now; None when there is nothing to say."""
+        return await practice.send_reminder(services, bot, row)
+
     async def daily_digest(bot: Any, row: OutboxMessage) -> Any:
         """A lead's daily digest as it was built ahead (bot.scheduling.digests): only sent here."""
         return await digest.send_planned(services, bot, row)
@@ -103,7 +107,11 @@ def outbox_senders(services: Runtime) -> Senders:
         via_rep=via_rep,
         review=review,
         blocked=blocked,
-        by_occasion={outbox.AGENDA: morning_agenda, digest_service.DIGEST: daily_digest},
+        by_occasion={
+            outbox.AGENDA: morning_agenda,
+            outbox.PRACTICE: practice_reminder,
+            digest_service.DIGEST: daily_digest,
+        },
     )
 
 

@@ -41,9 +41,10 @@ from bot.practice.model import (
     QualifyDrill,
     SignalDrill,
 )
+from bot.runtime import Runtime
 from bot.services import flows as flow_store
 from bot.services import practice as svc
-from bot.storage.models import FlowState
+from bot.storage.models import FlowState, OutboxMessage
 from bot.telegram import flows
 from bot.telegram.context import BotContext
 from bot.telegram.flows import Flow, Input, Step
@@ -563,3 +564,24 @@ flows.register(
         leave=leave_to_menu,
     )
 )
+
+
+# ---------------------------------------------------------------- the daily reminder
+
+
+async def send_reminder(services: Runtime, bot: Any, row: OutboxMessage) -> Any:
+    """A member's daily practice reminder, written as it goes (the care dispatcher sends it):
+    what is due and new now, with Start; None when it has nothing to say (`svc.reminder_due`)."""
+    now = services.now()
+    found = await services.db(lambda s: svc.reminder_due(s, row, services.drills, now=now))
+    if found is None:
+        return None
+    lang = row.language
+    text = services.text(lang, "practice.reminder.text", due=found.due, new=found.new)
+    markup = keyboard(
+        [
+            [button(services.text(lang, "practice.chat.start", n=SESSION), "xs", "go")],
+            [button(services.text(lang, "practice.chat.set_time"), "xs", "time")],
+        ]
+    )
+    return await bot.send_message(row.chat_id, text, reply_markup=markup)

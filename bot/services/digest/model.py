@@ -23,7 +23,7 @@ CHART_DAYS = 14  # a daily digest's activity chart shows the last two weeks; a r
 NOTE_KINDS = ("note", "call", "visit", "message")  # what a rep writes (not system entries)
 CONTACT_KINDS = ("call", "visit", "message")
 DIGEST = outbox.DIGEST  # the outbox occasion of a planned daily digest
-INTERNAL_OCCASIONS = (outbox.AGENDA, DIGEST)  # outbox rows that are not care messages
+INTERNAL_OCCASIONS = (outbox.AGENDA, outbox.PRACTICE, DIGEST)  # outbox rows that are not care messages
 STAGES = [stage.value for stage in Stage]
 
 
