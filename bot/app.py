@@ -36,6 +36,7 @@ from bot.runtime import Clock, Runtime, system_clock
 from bot.scheduling import jobs
 from bot.scheduling.digests import DigestJob
 from bot.scheduling.dispatcher import Dispatcher
+from bot.services import digest as digest_service
 from bot.services import team as team_service
 from bot.storage.db import SessionFactory
 from bot.telegram import (  # noqa: F401  (handlers register their routes)
@@ -185,6 +186,7 @@ def build_services(wiring: Wiring) -> Runtime:
     services.drills = drill_check.load_all() if wiring.drills is None else wiring.drills
     services.senders = care.outbox_senders(services)
     services.digest_builder = digest.builder(services)
+    digest_service.code_mark()  # read the code once now, not in the first /digest's turn
     return services
 
 

@@ -551,9 +551,10 @@ class TeamPractice:
 
 
 async def team_summary(
-    session: AsyncSession, actor: Actor, team_id: int, first: date, last: date
+    session: AsyncSession, actor: Actor, team_id: int, first: date, last: date, *, tz: str | None = None
 ) -> TeamPractice:
-    """The team's practice from `first` to `last` (local days, inclusive), for its lead.
+    """The team's practice from `first` to `last` (local days, inclusive, in `tz` or else the
+    team's timezone), for its lead.
 
     Per member: drills and answers, the share of parts right, and up to `WEAKEST_MAX`
     weakest techniques (lowest share right among those with at least `WEAK_MIN_REVIEWS`
@@ -567,7 +568,7 @@ async def team_summary(
     team = await session.get(Team, team_id)
     if team is None:
         raise NotFound()
-    period = Period(first, last, team.timezone)
+    period = Period(first, last, tz or team.timezone)
     reviews = (
         await session.exec(
             select(PracticeReview).where(

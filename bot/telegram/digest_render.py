@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.services import chart as chart_service
 from bot.services import digest as svc
 from bot.services import export as export_service
+from bot.services.practice import TeamPractice
 from bot.telegram import mini_app, words
 from bot.telegram.cards.notes import entry_text
 from bot.telegram.context import BotContext
@@ -105,7 +106,63 @@ def blocks(services: Runtime, lang: str, digest: svc.Digest) -> list[str]:
             quiet_a=digest.quiet_a,
         )
     )
+    if digest.practice is not None:
+        out.append(practice_block(services, lang, digest.practice, digest.proposals))
     return out
+
+
+def practice_block(services: Runtime, lang: str, found: TeamPractice, proposals: int) -> str:
+    """Who practised in the period, each one's weakest techniques with their real results beside
+    them, who did not, and the floor drills waiting for the lead."""
+    t = services.text
+    lines = [t(lang, "digest.practice.head")]
+    practised = found.practised
+    if not practised:
+        lines.append(t(lang, "digest.practice.nobody", reps=any(r.role == "rep" for r in found.reps)))
+    for rep in practised:
+        share = round(100 * (rep.share_right or 0))
+        lines.append(t(lang, "digest.practice.rep", name=rep.name, drills=rep.drills, share=share))
+        named: set[str] = set()
+        for weak in rep.weakest:
+            label = technique_label(services, lang, weak.technique)
+            if label in named:  # an objection type and its wording read alike
+                continue
+            named.add(label)
+            real = weak.real if weak.real is not None and weak.real.tries else None
+            share = round(100 * weak.share_right)
+            lines.append(t(lang, "digest.practice.weak", technique=label, share=share, real=real))
+    idle = [rep.name for rep in found.reps if rep.role == "rep" and not rep.reviews]
+    if practised and idle:
+        lines.append(t(lang, "digest.practice.idle", names=t(lang, "plain.list_joiner").join(idle)))
+    if proposals:
+        lines.append(t(lang, "digest.practice.proposals", n=proposals))
+    return "\n".join(lines)
+
+
+# A technique's own name where practice shows its choices (methodology id group → label group).
+NAMED = {
+    ("objection", "type"): "type",
+    ("objection", "wording"): "type",
+    ("objection", "method"): "method",
+    ("closing", "method"): "closing",
+    ("closing", "signal"): "signal",
+    ("complaint", "need"): "need",
+    ("qualify", "factor"): "factor",
+}
+
+
+def technique_label(services: Runtime, lang: str, technique: str) -> str:
+    """A methodology id as the lead reads it: its group, and the technique's own name where
+    practice has one ("Objection type: price")."""
+    area, group, *name = technique.split(".")
+    if (area, group) == ("objection", "wording"):  # the wording of a type: the type, to a lead
+        group = "type"
+    label = services.text(lang, f"practice.technique.{area}.{group}")
+    named = NAMED.get((area, group))
+    if named and name:
+        own = services.text(lang, f"practice.label.{named}.{name[0]}")
+        return services.text(lang, "plain.technique_named", group=label, name=own)
+    return label
 
 
 def pack(parts: Sequence[str], budget: int = MESSAGE_BUDGET) -> list[str]:
@@ -167,6 +224,8 @@ def digest_keyboard(services: Runtime, lang: str, digest: svc.Digest) -> InlineK
         rows.append([button(t(lang, "btn.digest_settings"), "ds", team_id)])
     else:
         rows.append([button(t(lang, "btn.report_csv"), "dc", team_id, digest.kind)])
+    if digest.proposals:
+        rows.append([button(t(lang, "practice.chat.proposals", n=digest.proposals), "xs", "prop")])
     rows.append([button(t(lang, "btn.menu"), "m")])
     return keyboard(rows)
 

@@ -11,16 +11,18 @@ Fresh means all of these (checked by `is_fresh`):
 - before its `valid_until`: the first moment its figures would change with time alone
   (the reader's midnight; a customer falling behind the contact rhythm; the days shown
   beside a quiet A-grade customer), worked out when it was built;
-- the same `fingerprint`: the team's name, timezone, language and settings (⚙️ in the
-  digest, /care), its members with their names and roles, and how many care messages
-  wait for review, read exactly;
+- the same `fingerprint`: the bot's code and texts (`code_mark`), the team's name,
+  timezone, language and settings (⚙️ in the digest, /care), its members with their names
+  and roles, how many care messages wait for review and how many drills from the floor
+  wait for the lead, read exactly;
 - nothing written in the team since it was built: the latest write stamp of each kind of
   row it reads (`last_writes`, one index probe each) is older than the build: cards
   (`updated_at`), notes, purchases, follow-ups (created or done), outcomes (created, or a
-  complaint resolved), finished playbook runs and care messages (entering a state it
-  counts). Every write stamps one of these; re-tagging a note touches its card. A write
-  stamped just before the build may commit just after it, so anything stamped up to
-  WRITE_SLACK before the build counts as after it (a needless rebuild at worst).
+  complaint resolved), finished playbook runs, care messages (entering a state it counts)
+  and practice answers. Every write stamps one of these; re-tagging a note touches its
+  card. A write stamped just before the build may commit just after it, so anything
+  stamped up to WRITE_SLACK before the build counts as after it (a needless rebuild at
+  worst).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -54,9 +58,11 @@ from bot.storage.models import (
     OutboxMessage,
     Outcome,
     PlaybookRun,
+    PracticeReview,
     Purchase,
     Task,
     Team,
+    TeamDrill,
     User,
 )
 
@@ -133,9 +139,24 @@ async def valid_until(session: AsyncSession, team: Team, digest: Digest, *, now:
     return min(moment for moment in moments if moment is not None)
 
 
+@cache
+def code_mark() -> str:
+    """A hash of the bot's code and texts (read once per process), so that a build stored by
+    another version of the bot (a new section, a reworded line) is never sent as fresh."""
+    import bot
+    from bot.i18n import TEMPLATES
+
+    files = sorted(Path(bot.__file__).parent.rglob("*.py")) + sorted(TEMPLATES.glob("*.toml"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 async def fingerprint(session: AsyncSession, team_id: int) -> str:
-    """A hash of the team's name, timezone, language and settings, of its members, and of how
-    many care messages wait for their rep's review (read exactly, each time)."""
+    """A hash of the bot's version (`code_mark`), of the team's name, timezone, language and
+    settings, of its members, and of how many care messages wait for their rep's review (read
+    exactly, each time)."""
     team = (
         await session.exec(
             select(Team.name, Team.timezone, Team.language, Team.settings).where(col(Team.id) == team_id)
@@ -162,8 +183,15 @@ async def fingerprint(session: AsyncSession, team_id: int) -> str:
             .where(col(OutboxMessage.team_id) == team_id, col(OutboxMessage.status) == "review")
         )
     ).one()[0]
+    proposals = (
+        await session.exec(
+            sql_select(func.count())  # type: ignore[call-overload]
+            .select_from(TeamDrill)
+            .where(col(TeamDrill.team_id) == team_id, col(TeamDrill.status) == "proposed")
+        )
+    ).one()[0]
     raw = json.dumps(
-        [list(team) if team else None, [list(m) for m in members], waiting],
+        [code_mark(), list(team) if team else None, [list(m) for m in members], waiting, proposals],
         sort_keys=True,
         ensure_ascii=False,
         default=str,
@@ -194,6 +222,7 @@ async def last_writes(session: AsyncSession, team_id: int) -> dict[str, datetime
         "complaint resolved": _last(
             col(Outcome.resolved_at), col(Outcome.team_id) == team_id, col(Outcome.kind) == "complaint"
         ),
+        "practice": _last(col(PracticeReview.answered_at), col(PracticeReview.team_id) == team_id),
         "playbook finished": _last(
             col(PlaybookRun.ended_at), col(PlaybookRun.team_id) == team_id, col(PlaybookRun.status) == "done"
         ),

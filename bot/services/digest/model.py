@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import money
 from bot.domain.card import Stage
 from bot.domain.care import zone
 from bot.scheduling import outbox
+
+if TYPE_CHECKING:
+    from bot.services.practice import TeamPractice
 
 LIST_MAX = 5  # items of each list in the digest itself; the buttons open the rest
 PAGE = 10  # items per page of a drill-down list
@@ -144,6 +147,8 @@ class Digest:
     currency: str = money.DEFAULT_CURRENCY
     behind_total: int = 0
     care_in_doubt: int = 0  # of care["failed"], those Telegram may have delivered (not resent)
+    practice: TeamPractice | None = None  # who practised in the period, and their weak spots
+    proposals: int = 0  # drills from the team's floor waiting for the lead's approval
 
     @property
     def listed(self) -> list[RepActivity]:

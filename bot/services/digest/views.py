@@ -19,6 +19,7 @@ from bot.domain.access import Actor, Role, can_manage_team
 from bot.domain.care import zone
 from bot.domain.errors import NotAllowed, NotFound
 from bot.services import outcome_stats
+from bot.services import practice as practice_service
 from bot.services.digest import figures, lists
 from bot.services.digest.model import CHART_DAYS, LIST_MAX, Digest, Listing, Period, period_for
 from bot.storage.models import Team, User
@@ -91,6 +92,11 @@ async def build(
         session, Actor(0, Role.ADMIN, team_id, True), team_id=team_id, since=period.start, until=period.end
     )
     chart = Period.ending(period.last, CHART_DAYS, tz) if kind == "day" else period
+    everyone = Actor(0, Role.ADMIN, team_id, True)  # the digest's reader was checked by its caller
+    practice = await practice_service.team_summary(
+        session, everyone, team_id, period.first, period.last, tz=tz
+    )
+    proposals = await practice_service.proposals(session, everyone, team_id=team_id)
     return Digest(
         team_id=team_id,
         team=team.name,
@@ -112,6 +118,8 @@ async def build(
         currency=money.currency_of(team.settings),
         behind_total=sum(behind.values()),
         care_in_doubt=await figures.care_in_doubt(session, team_id=team_id, period=period),
+        practice=practice,
+        proposals=len(proposals),
     )
 
 
