@@ -312,9 +312,14 @@ def own_time(day: date, at: time, tz: ZoneInfo, rules: CareRules) -> datetime:
     same minute of the hour before they begin: 06:30 → 08:00 and 22:30 → 20:30 with quiet
     hours from 21:00 to 08:00.
     """
-    if is_quiet(at.hour, rules):
-        at = time(rules.quiet_end) if at.hour < rules.quiet_end else time(rules.quiet_start - 1, at.minute)
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+    return datetime.combine(day, out_of_quiet(at, rules), tzinfo=tz).astimezone(UTC)
+
+
+def out_of_quiet(at: time, rules: CareRules) -> time:
+    """A local time of day moved out of the quiet hours on the same day (see `own_time`)."""
+    if not is_quiet(at.hour, rules):
+        return at
+    return time(rules.quiet_end) if at.hour < rules.quiet_end else time(rules.quiet_start - 1, at.minute)
 
 
 def next_allowed(moment: datetime, tz: ZoneInfo, rules: CareRules) -> datetime:

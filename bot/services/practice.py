@@ -37,7 +37,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role, can_manage_team
-from bot.domain.care import zone
+from bot.domain.care import CareRules, out_of_quiet, zone
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
 from bot.playbooks.engine import WINNING
 from bot.practice.check import Drills
@@ -670,6 +670,29 @@ async def set_reminder(session: AsyncSession, actor: Actor, at: str | None, *, n
     row.at, row.updated_at = value, now
     session.add(row)
     return value
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A reminder time inside the team's quiet hours, and when it comes instead."""
+
+    at: str  # "HH:MM", local
+    quiet_start: int
+    quiet_end: int
+
+
+async def reminder_moved(session: AsyncSession, actor: Actor) -> Moved | None:
+    """When the actor's reminder comes if the team's quiet hours move it (else None)."""
+    row = await session.get(PracticeReminder, actor.user_id)
+    team = await session.get(Team, actor.team_id) if actor.team_id is not None else None
+    if row is None or team is None:
+        return None
+    rules = CareRules.from_settings(team.settings)
+    chosen = time.fromisoformat(row.at)
+    comes = out_of_quiet(chosen, rules)
+    if comes == chosen:
+        return None
+    return Moved(comes.strftime("%H:%M"), rules.quiet_start, rules.quiet_end)
 
 
 async def reminder(session: AsyncSession, actor: Actor) -> str | None:

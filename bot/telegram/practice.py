@@ -203,7 +203,14 @@ async def _check_time(context: BotContext, data: dict[str, Any], step: Step, giv
 
 async def _time_set(update: Update, context: BotContext, data: dict[str, Any]) -> None:
     await flows.end(context)
-    await reply(update, context, _t(context, "reminder_set", at=data["time"]))
+    actor = context.actor
+    moved = await context.services.db(lambda s: svc.reminder_moved(s, actor))
+    text = _t(context, "reminder_set", at=data["time"])
+    if moved is not None:
+        text += "\n" + _t(
+            context, "reminder_moved", at=moved.at, start=moved.quiet_start, end=moved.quiet_end
+        )
+    await reply(update, context, text)
     await show_screen(update, context, edit=False)
 
 

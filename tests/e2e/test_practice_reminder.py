@@ -134,6 +134,9 @@ async def test_no_reminder_after_practising_that_day_nor_a_second_after_a_new_ti
     await _run(bot, dispatcher)
     assert len(bot.standin.messages(REP)) == before + 1
     await _set(bot, lang, REP, "21:30")
+    told = _t(bot, lang, "practice.chat.reminder_moved", at="20:30", start=21, end=8)
+    assert told in texts(bot.standin.messages(REP)[-2:]), "she is told when it will come instead"
+    assert "21:00–08:00" in told
     after_setting = len(bot.standin.messages(REP))
     clock.current = datetime(2026, 11, 24, 12, 31, tzinfo=UTC)
     await _run(bot, dispatcher)
