@@ -99,3 +99,12 @@ def test_the_menu_keeps_its_lines() -> None:
     texts = catalogue()
     menu = texts.text("en", "menu.text", role="Rep", role_key="rep", admin=False, team="Demo team")
     assert "<b>Demo team</b>\nType a name" in menu
+
+
+def test_a_line_break_written_after_a_tag_is_kept() -> None:
+    """Block tags swallow the newline right after them (trim_blocks): a one-line text that
+    writes a line break (`\\n`) just after a tag must keep it with `+%}`, or two lines run
+    together on the phone."""
+    for lang in ("zh", "en"):
+        raw = (ROOT / "templates" / f"{lang}.toml").read_text(encoding="utf-8")
+        assert re.findall(r"^.*(?<![+-])%}\\n.*$", raw, flags=re.M) == [], lang
