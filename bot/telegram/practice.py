@@ -517,6 +517,8 @@ async def _finish_drill(
         return
     context.flow_state = saved
     lines = [feedback] if feedback else []
+    if got.total > 1:  # a drill of several parts: how it went as a whole
+        lines.append(_t(context, "score", correct=got.correct, total=got.total))
     model = getattr(drill, "model", None)
     if model is not None:
         lines.append(_t(context, "model", model=model.get(context.lang)))

@@ -334,3 +334,21 @@ async def test_text_typed_at_a_button_drill_is_refused_and_the_drill_stays(
     replies = await _answer(bot, lang, drill)
     assert _t(bot, lang, "practice.chat.right") in texts(replies)
     assert len(await _rows(bot, PracticeReview, col(PracticeReview.user_id) == REP)) == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_drill_of_several_parts_ends_with_how_many_were_right(
+    bot: Driver, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    await _setup(bot, lang)
+    qualify = next(d for d in bot.services.drills.active() if isinstance(d, QualifyDrill))
+    _force(monkeypatch, [qualify])
+    await bot.send(REP, "/practice")
+    await bot.press(REP, _t(bot, lang, "practice.chat.start", n=5))
+    parts = list(grading.expected(qualify).items())
+    replies: list[Any] = []
+    for place, (_, right) in enumerate(parts):
+        value = right if place else next(v for v in ("yes", "no", "unknown") if v != right)  # the first wrong
+        replies = await bot.press(REP, _t(bot, lang, f"practice.label.rating.{value}"))
+    total = len(parts)
+    assert _t(bot, lang, "practice.chat.score", correct=total - 1, total=total) in texts(replies)
