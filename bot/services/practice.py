@@ -37,7 +37,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.access import Actor, Role, can_manage_team
-from bot.domain.care import CareRules, out_of_quiet, zone
+from bot.domain.care import CareRules, is_quiet, out_of_quiet, zone
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound, Stale
 from bot.playbooks.engine import WINNING
 from bot.practice.check import Drills
@@ -705,7 +705,8 @@ async def reminder_due(
     session: AsyncSession, row: OutboxMessage, drills: Drills, *, now: datetime
 ) -> Overview | None:
     """What a daily reminder planned as `row` has to say now, or None when it should not go:
-    its member is no longer staff in that team or turned the reminder off; a reminder went
+    its member is no longer staff in that team or turned the reminder off; it is no longer
+    its day, or it is quiet hours (a dispatcher that was down catching up); a reminder went
     to them already that local day; they practised that day already; or nothing is due and
     nothing is new."""
     membership = (
@@ -737,6 +738,9 @@ async def reminder_due(
     user, team = await session.get(User, row.rep_id), await session.get(Team, row.team_id)
     assert team is not None
     tz = zone(user.timezone if user else None, team.timezone)
+    local = now.astimezone(tz)
+    if local.date() != row.day or is_quiet(local.hour, CareRules.from_settings(team.settings)):
+        return None  # sent late (the bot was down): not on another day, never in quiet hours
     day_start = datetime.combine(row.day, time(0), tzinfo=tz).astimezone(UTC)
     practised = (
         await session.exec(

@@ -177,3 +177,23 @@ async def test_early_times_wait_for_quiet_hours_to_end_and_off_or_removed_stops_
     await _run(bot, dispatcher)
     assert {user: len(bot.standin.messages(user)) for user in (REP, REP2)} == before
     assert all(r.status == "skipped" for r in await _reminders(bot, REP2)), "no longer in the team"
+
+
+async def test_a_reminder_the_bot_was_down_for_does_not_come_in_quiet_hours_or_the_next_day(
+    bot: Driver, clock: FakeClock
+) -> None:
+    await build_world(bot)
+    dispatcher = Dispatcher(bot.services, bot.app.bot, per_chat=0.0)
+    await _set(bot, "zh", REP, "20:30")
+    await _run(bot, dispatcher)
+    before = len(bot.standin.messages(REP))
+    # Down from 20:00 until 21:10: the row is due, but it is quiet hours now.
+    clock.current = datetime(2026, 11, 23, 13, 10, tzinfo=UTC)
+    await dispatcher.drain()
+    assert len(bot.standin.messages(REP)) == before
+    today = next(r for r in await _reminders(bot, REP) if r.day.isoformat() == "2026-11-23")
+    assert (today.status, today.reason) == ("skipped", "nothing_to_do")
+    # Down from the evening until 20:35 the next day: only that day's reminder comes.
+    clock.current = datetime(2026, 11, 24, 12, 35, tzinfo=UTC)
+    await _run(bot, dispatcher)
+    assert len(bot.standin.messages(REP)) == before + 1
