@@ -93,6 +93,7 @@ def render(
         "caption": caption,
         "filename": f"digest-{day_code(digest.period.last)}.png",
         "messages": pack(blocks(services, lang, digest)),
+        "group_messages": pack(blocks(services, lang, digest, in_group=True)),
         "markup": digest_keyboard(services, lang, digest).to_dict(),
         "group_markup": group_keyboard(services, lang).to_dict(),
     }
@@ -123,7 +124,10 @@ async def send_stored(
     except Unconfirmed as error:
         # The chart may well have arrived: the text goes on, and the chart is not sent twice.
         log.warning("digest chart to %s not confirmed by Telegram: %s", chat_id, error)
-    messages: list[str] = payload["messages"]
+    # A build stored before group_messages existed is sent to a group as it was.
+    messages: list[str] = (
+        payload.get("group_messages", payload["messages"]) if in_group else payload["messages"]
+    )
     markup = InlineKeyboardMarkup.de_json(payload["group_markup" if in_group else "markup"], bot)
     last: Message | None = None
     for index, text in enumerate(messages):

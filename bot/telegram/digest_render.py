@@ -35,8 +35,10 @@ NOTE_PREVIEW = 120
 # ---------------------------------------------------------------- the digest itself
 
 
-def blocks(services: Runtime, lang: str, digest: svc.Digest) -> list[str]:
-    """The digest as HTML blocks, each small enough for one message, in reading order."""
+def blocks(services: Runtime, lang: str, digest: svc.Digest, *, in_group: bool = False) -> list[str]:
+    """The digest as HTML blocks, each small enough for one message, in reading order.
+
+    In the team's group it leaves out practice (each rep's weak spots are for their lead)."""
     t = services.text
     labels = record_labels(services, lang)
 
@@ -106,7 +108,7 @@ def blocks(services: Runtime, lang: str, digest: svc.Digest) -> list[str]:
             quiet_a=digest.quiet_a,
         )
     )
-    if digest.practice is not None:
+    if digest.practice is not None and not in_group:
         out.append(practice_block(services, lang, digest.practice, digest.proposals))
     return out
 
@@ -225,7 +227,8 @@ def digest_keyboard(services: Runtime, lang: str, digest: svc.Digest) -> InlineK
     else:
         rows.append([button(t(lang, "btn.report_csv"), "dc", team_id, digest.kind)])
     if digest.proposals:
-        rows.append([button(t(lang, "practice.chat.proposals", n=digest.proposals), "xs", "prop")])
+        proposals = t(lang, "practice.chat.proposals", n=digest.proposals)
+        rows.append([button(proposals, "xs", "prop", team_id)])
     rows.append([button(t(lang, "btn.menu"), "m")])
     return keyboard(rows)
 

@@ -134,9 +134,10 @@ async def on_screen(update: Update, context: BotContext) -> None:
     elif action == "time":
         await answer_query(update)
         await flows.start(update, context, TIME_FLOW, {})
-    elif action == "prop":
+    elif action == "prop":  # from the practice screen; from a digest, with its team (a new message)
         await answer_query(update)
-        await _show_proposal(update, context)
+        team = context.arg(1, "")
+        await _show_proposal(update, context, int(team) if team.isdigit() else None, edit=not team)
     elif action == "dec":
         proposal_id, approve = context.arg_id(1), context.arg(2) == "1"
         now = services.now()
@@ -148,17 +149,22 @@ async def on_screen(update: Update, context: BotContext) -> None:
             await answer_query(
                 update, context.alert("practice.chat.approved" if approve else "practice.chat.rejected")
             )
-        await _show_proposal(update, context)
+        team = context.arg(3, "")
+        await _show_proposal(update, context, int(team) if team.isdigit() else None)
     else:
         await answer_query(update, context.alert("error.stale"))
 
 
-async def _show_proposal(update: Update, context: BotContext) -> None:
+async def _show_proposal(
+    update: Update, context: BotContext, team_id: int | None = None, *, edit: bool = True
+) -> None:
+    """The first floor drill waiting for the lead of `team_id` (the actor's team by default),
+    with approve and reject; an admin reaches any team's from its digest."""
     actor = context.actor
-    if not actor.is_lead or actor.team_id is None:
+    team_id = team_id if team_id is not None else actor.team_id
+    if team_id is None or not (actor.is_admin or (actor.is_lead and actor.team_id == team_id)):
         await reply(update, context, context.t("error.stale"))
         return
-    team_id = actor.team_id
     waiting = await context.services.db(lambda s: svc.proposals(s, actor, team_id=team_id))
     if not waiting:
         await reply(
@@ -166,7 +172,7 @@ async def _show_proposal(update: Update, context: BotContext) -> None:
             context,
             _t(context, "no_proposals"),
             keyboard([[button(_t(context, "back"), "xs", "show")]]),
-            edit=True,
+            edit=edit,
         )
         return
     first = waiting[0]
@@ -185,12 +191,12 @@ async def _show_proposal(update: Update, context: BotContext) -> None:
     )
     rows = [
         [
-            button(_t(context, "approve"), "xs", "dec", first.id, 1),
-            button(_t(context, "reject"), "xs", "dec", first.id, 0),
+            button(_t(context, "approve"), "xs", "dec", first.id, 1, team_id),
+            button(_t(context, "reject"), "xs", "dec", first.id, 0, team_id),
         ],
         [button(_t(context, "back"), "xs", "show")],
     ]
-    await reply(update, context, text, keyboard(rows), edit=True)
+    await reply(update, context, text, keyboard(rows), edit=edit)
 
 
 # ---------------------------------------------------------------- the reminder time

@@ -12,6 +12,8 @@ import pytest
 from bot.console.driver import Driver
 from bot.domain.access import Actor, Role
 from bot.practice.grading import expected, grade
+from bot.scheduling.dispatcher import Dispatcher
+from bot.scheduling.jobs import plan_now
 from bot.services import practice as practice_service
 from bot.storage.models import Outcome, PlaybookRun
 from tests.conftest import FakeClock
@@ -125,8 +127,12 @@ async def test_the_digest_shows_who_practised_their_weak_spots_and_real_results(
     assert part.count(technique) == 1, "the type and its wording read as one"
     assert _t(bot, lang, "digest.practice.idle", names="Tom") in part, "the rep who did not practise"
     assert _t(bot, lang, "digest.practice.proposals", n=1) in part
+    digest_message = bot.standin.messages(LEAD)[-1]
     replies = await bot.press(LEAD, _t(bot, lang, "practice.chat.proposals", n=1))
     assert "比别家贵一成" in texts(replies), "its button opens the floor drill to approve"
+    assert replies[-1].message_id != digest_message.message_id, "in a message of its own: the digest stays"
+    replies = await bot.press(LEAD, _t(bot, lang, "practice.chat.approve"))
+    assert _t(bot, lang, "practice.chat.no_proposals") in texts(replies)
 
 
 async def test_nobody_practised_and_the_report_covers_its_period(bot: Driver, clock: FakeClock) -> None:
@@ -164,3 +170,23 @@ async def test_a_stored_digest_is_built_again_after_a_practice_answer_or_a_propo
     body = texts(await bot.send(LEAD, "/digest"))
     assert len(builder.calls) == 3, "a proposal (and its outcome) makes it stale"
     assert _t(bot, "zh", "digest.practice.proposals", n=1) in body
+
+
+async def test_the_teams_group_gets_the_digest_without_the_reps_weak_spots(
+    bot: Driver, clock: FakeClock
+) -> None:
+    clock.current = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    team = (await build_world(bot)).team
+    await _practise(bot, team, REP, PRICE, MISSED, clock())
+    group = bot.standin.add_group(-1001234567891, "Alpha sales")
+    await bot.feed(bot.standin.text_update(LEAD, "/digest_here", chat_id=group.id))
+    clock.current = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    await plan_now(bot.services)
+    clock.current = datetime(2026, 11, 23, 0, 0, 5, tzinfo=UTC)
+    await Dispatcher(bot.services, bot.app.bot, per_chat=0.0).drain()
+    posted = texts([m for m in bot.standin.messages(group.id) if m.from_bot and m.kind == "text"])
+    head = _t(bot, "zh", "digest.practice.head")
+    assert "当前漏斗" in posted, "the digest went to the group"
+    assert head not in posted and "薄弱" not in posted, "practice stays between the lead and the reps"
+    private = texts(await bot.send(LEAD, "/digest"))
+    assert head in private and "薄弱" in private, "the lead still sees it"

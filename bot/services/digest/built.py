@@ -89,7 +89,7 @@ class Built:
     """A digest ready to send: what goes (`payload`, `chart`), and what tells whether it is fresh."""
 
     key: Key
-    payload: dict[str, Any]  # {"caption", "filename", "messages", "markup", "group_markup"}
+    payload: dict[str, Any]  # {"caption", "filename", "messages", "group_messages", "markup", "group_markup"}
     chart: bytes
     built_at: datetime
     valid_until: datetime
