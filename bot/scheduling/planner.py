@@ -422,23 +422,29 @@ async def _agendas(
             if key in taken or (due_at < now and local.hour >= AGENDA_LATEST_HOUR):
                 continue
             taken.add(key)
-            rows.append(
-                outbox.new_row(
-                    key=key,
-                    team_id=team.id,
-                    customer_id=None,
-                    rep_id=user.telegram_id,
-                    occasion=outbox.AGENDA,
-                    day=day,
-                    channel="telegram",
-                    chat_id=user.telegram_id,
-                    language=user.language,
-                    text="",  # written when it goes, so that it is current
-                    due_at=max(due_at, now),
-                    now=now,
-                )
-            )
+            rows.append(_to_member(key, team.id, user, outbox.AGENDA, day, due_at=max(due_at, now), now=now))
     return rows
+
+
+def _to_member(
+    key: str, team_id: int, user: User, occasion: str, day: date, *, due_at: datetime, now: datetime
+) -> dict[str, Any]:
+    """A row for a member's own chat whose text is written when it goes, so that it is current
+    (an agenda, a practice reminder)."""
+    return outbox.new_row(
+        key=key,
+        team_id=team_id,
+        customer_id=None,
+        rep_id=user.telegram_id,
+        occasion=occasion,
+        day=day,
+        channel="telegram",
+        chat_id=user.telegram_id,
+        language=user.language,
+        text="",
+        due_at=due_at,
+        now=now,
+    )
 
 
 DONE = frozenset({"claimed", "sending", "sent", "failed"})  # a reminder row that went, or tried to
@@ -505,22 +511,7 @@ async def _practice_reminders(
                 continue
             taken.add(key)
             wanted.add(key)
-            rows.append(
-                outbox.new_row(
-                    key=key,
-                    team_id=team.id,
-                    customer_id=None,
-                    rep_id=user.telegram_id,
-                    occasion=outbox.PRACTICE,
-                    day=day,
-                    channel="telegram",
-                    chat_id=user.telegram_id,
-                    language=user.language,
-                    text="",  # written when it goes: what is due then
-                    due_at=due_at,
-                    now=now,
-                )
-            )
+            rows.append(_to_member(key, team.id, user, outbox.PRACTICE, day, due_at=due_at, now=now))
     return rows, [row_id for key, row_id in waiting.items() if key not in wanted]
 
 
